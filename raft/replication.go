@@ -20,7 +20,10 @@ func (r *Raft) stepLeader(m Message) {
 			pr.Inflights.FreeFirstOne()
 		}
 		if pr.Match < r.log.lastIndex() {
-			r.sendAppend(pr, false)
+			// Even with nothing new to send: an empty append from Next-1
+			// makes a follower that lost our messages reject, which puts
+			// it back in probe and resumes replication.
+			r.sendAppend(pr, true)
 		}
 	}
 }
