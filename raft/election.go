@@ -107,11 +107,9 @@ func (r *Raft) stepCandidate(m Message) {
 				r.becomeLeader()
 			}
 		case VoteLost:
-			// Return to follower and wait for the next timeout (already
-			// drawn when the campaign started).
-			deadline := r.electionDeadline
+			// Return to follower and wait for the timeout drawn when the
+			// campaign started.
 			r.becomeFollower(r.term, None)
-			r.electionDeadline = deadline
 		}
 	}
 }

@@ -95,6 +95,7 @@ func New(cfg Config, st State, now time.Duration) (*Raft, error) {
 	r.setVoters(voters)
 	r.hardHanded = r.hardState()
 	r.becomeFollower(r.term, None)
+	r.resetElectionTimer()
 	r.lastReported = r.roleChange()
 	return r, nil
 }
@@ -325,18 +326,26 @@ func (r *Raft) inLease() bool {
 	return r.lead == r.id || r.now-r.leaderContact < r.cfg.ElectionTimeoutMin
 }
 
+// becomeFollower adopts term and lead. The election timer keeps running
+// (Figure 2: only hearing from the current leader or granting a vote resets
+// it); a candidate that learns of a higher term and refuses its vote
+// request will therefore still time out when it planned to. A leader had no
+// timer running, so it draws a fresh one.
 func (r *Raft) becomeFollower(term, lead uint64) {
 	if term != r.term {
 		r.term = term
 		r.vote = None
 	}
+	wasLeader := r.role == Leader
 	r.role = Follower
 	r.lead = lead
 	if lead != None {
 		r.leaderContact = r.now
 	}
 	r.votes = r.votes[:0]
-	r.resetElectionTimer()
+	if wasLeader {
+		r.resetElectionTimer()
+	}
 }
 
 func (r *Raft) becomePreCandidate() {

@@ -92,15 +92,15 @@ func (r Role) String() string {
 type MessageType uint8
 
 const (
-	MsgApp            MessageType = iota + 1 // AppendEntries
-	MsgAppResp                               // AppendEntries response (also answers MsgSnap)
-	MsgVote                                  // RequestVote
-	MsgVoteResp                              // RequestVote response
-	MsgPreVote                               // PreVote request (term = candidate's term + 1, not adopted)
-	MsgPreVoteResp                           // PreVote response
-	MsgHeartbeat                             // heartbeat: leadership and commit index, no entries
-	MsgHeartbeatResp                         // heartbeat response
-	MsgSnap                                  // InstallSnapshot
+	MsgApp           MessageType = iota + 1 // AppendEntries
+	MsgAppResp                              // AppendEntries response (also answers MsgSnap)
+	MsgVote                                 // RequestVote
+	MsgVoteResp                             // RequestVote response
+	MsgPreVote                              // PreVote request (term = candidate's term + 1, not adopted)
+	MsgPreVoteResp                          // PreVote response
+	MsgHeartbeat                            // heartbeat: leadership and commit index, no entries
+	MsgHeartbeatResp                        // heartbeat response
+	MsgSnap                                 // InstallSnapshot
 	msgTypeEnd
 )
 

@@ -299,6 +299,7 @@ func (c *Cluster) Propose(id uint64, data ...[]byte) (first, last uint64, err er
 	if !n.up {
 		return 0, 0, fmt.Errorf("sim: node %d is down", id)
 	}
+	c.traceEvent("propose", id, nil)
 	first, last, err = n.core.Propose(c.now, data...)
 	c.afterInput(n)
 	return first, last, err

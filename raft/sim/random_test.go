@@ -63,9 +63,10 @@ func TestSimRandomized(t *testing.T) {
 }
 
 type scenario struct {
-	seed    uint64
-	trace   *strings.Builder
-	summary string
+	seed      uint64
+	trace     *strings.Builder
+	summary   string
+	traceHash uint64
 }
 
 func (s *scenario) run() error {
@@ -249,5 +250,6 @@ func (s *scenario) run() error {
 		return fmt.Errorf("liveness: proposals p%d..p%d (up to index %d) not applied on every node within %v; %s", first, proposals, last, commitBound, c.describe())
 	}
 	s.summary += fmt.Sprintf(" events=%d", c.Stats.Events)
+	s.traceHash = c.TraceHash()
 	return nil
 }
