@@ -110,9 +110,23 @@ func (l *raftLog) entriesFrom(lo uint64, maxEntries int, maxBytes uint64) []Entr
 	return l.slice(lo, hi)
 }
 
-// append adds entries that follow the last index (the leader's own appends).
+// append adds entries that follow the last index.
 func (l *raftLog) append(ents ...Entry) {
+	l.reserve(len(ents))
 	l.entries = append(l.entries, ents...)
+}
+
+// reserve makes room for n more entries. It doubles the array (the runtime's
+// append grows large slices by only 1.25x, which copies each entry about
+// five times over a long run; doubling copies it about once).
+func (l *raftLog) reserve(n int) {
+	need := len(l.entries) + n
+	if need <= cap(l.entries) {
+		return
+	}
+	grown := make([]Entry, len(l.entries), max(2*cap(l.entries), need, 64))
+	copy(grown, l.entries)
+	l.entries = grown
 }
 
 // truncateFrom removes entries >= i. The capacity is cut so that the next
@@ -252,8 +266,10 @@ func (l *raftLog) compact(i uint64) error {
 	k := i - l.snapIndex
 	rest := l.entries[k:]
 	// Copy when most of the array is garbage, so compaction frees memory.
+	// The new array keeps the old capacity: the log will grow back to its
+	// size before the next compaction, and this way it grows without copies.
 	if len(rest) < cap(l.entries)/2 {
-		rest = append(make([]Entry, 0, len(rest)+len(rest)/4+8), rest...)
+		rest = append(make([]Entry, 0, max(cap(l.entries), 2*len(rest))), rest...)
 	}
 	l.entries = rest
 	l.snapIndex, l.snapTerm = i, t

@@ -43,6 +43,8 @@ type Progress struct {
 	PendingSnapshot uint64
 	// RecentActive: the follower answered since the last CheckQuorum round.
 	RecentActive bool
+	// SentCommit is the highest commit index sent in an AppendEntries.
+	SentCommit uint64
 
 	Inflights Inflights
 }
@@ -53,7 +55,7 @@ func newProgress(id, next uint64, window int) *Progress {
 
 func (p *Progress) reset(next uint64) {
 	p.Match, p.Next = 0, next
-	p.State, p.ProbeSent, p.PendingSnapshot, p.RecentActive = StateProbe, false, 0, false
+	p.State, p.ProbeSent, p.PendingSnapshot, p.RecentActive, p.SentCommit = StateProbe, false, 0, false, 0
 	p.Inflights.Reset()
 }
 

@@ -188,6 +188,7 @@ func (r *Raft) Propose(now time.Duration, data ...[]byte) (first, last uint64, e
 		return 0, 0, nil
 	}
 	first = r.log.lastIndex() + 1
+	r.log.reserve(len(data))
 	for i, d := range data {
 		r.log.entries = append(r.log.entries, Entry{Term: r.term, Index: first + uint64(i), Type: EntryNormal, Data: d})
 	}
@@ -267,8 +268,8 @@ func (r *Raft) Step(now time.Duration, m Message) error {
 // of every earlier Ready, is durable.
 func (r *Raft) Persisted(now time.Duration, m PersistMark) {
 	r.advanceClock(now)
-	if r.log.persistedTo(m) && r.role == Leader {
-		r.maybeCommit()
+	if r.log.persistedTo(m) && r.role == Leader && r.maybeCommit() {
+		r.bcastCommit()
 	}
 	r.reportRoleChange()
 }

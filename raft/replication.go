@@ -53,8 +53,23 @@ func (r *Raft) handleAppendResponse(pr *Progress, m Message) {
 	case StateReplicate:
 		pr.Inflights.FreeLE(m.Index)
 	}
-	r.maybeCommit()
+	committed := r.maybeCommit()
 	for r.sendAppend(pr, false) {
+	}
+	if committed {
+		r.bcastCommit()
+	}
+}
+
+// bcastCommit tells followers of a new commit index: each one that has not
+// been sent it and is not paused gets an AppendEntries (empty if it is up
+// to date). Without it, an idle follower would learn of the commit only at
+// the next heartbeat, and follower reads would wait that long.
+func (r *Raft) bcastCommit() {
+	for _, pr := range r.prs {
+		if pr.ID != r.id && pr.SentCommit < r.log.committed && !pr.IsPaused() {
+			r.sendAppend(pr, true)
+		}
 	}
 }
 
@@ -139,6 +154,7 @@ func (r *Raft) sendAppend(pr *Progress, sendIfEmpty bool) bool {
 	case StateProbe:
 		pr.ProbeSent = true
 	}
+	pr.SentCommit = r.log.committed
 	r.send(Message{Type: MsgApp, To: pr.ID, Index: prevIndex, LogTerm: prevTerm, Entries: ents, Commit: r.log.committed})
 	return len(ents) > 0
 }

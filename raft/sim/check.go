@@ -30,6 +30,7 @@ type checker struct {
 	// commits are prefix-closed, commitTerm never decreases along i.
 	committed []committedEntry
 	applied   []raft.Entry // the first entry applied at each index
+	states    []uint64     // the state machine's fingerprint after each index
 
 	seenCommit map[uint64]uint64 // node -> highest commit index recorded
 }
@@ -50,6 +51,7 @@ func newChecker() *checker {
 		written:    map[[2]uint64]writtenEntry{},
 		committed:  []committedEntry{{}},
 		applied:    []raft.Entry{{}},
+		states:     []uint64{0},
 		seenCommit: map[uint64]uint64{},
 	}
 }
@@ -71,19 +73,29 @@ func (k *checker) roleChange(rc raft.RoleChange) error {
 	return nil
 }
 
-// ready checks the entries a node hands out against the registry, reading
-// them back from the core's log (Log Matching).
+// ready checks that the entries a node hands out are the ones its log holds.
 func (k *checker) ready(n *node, rd *raft.Ready) error {
 	// Record the node's commit index first: the Ready may apply entries.
 	if err := k.commits(n, n.core.Status()); err != nil {
 		return err
 	}
 	for _, e := range rd.Entries {
-		t, ok := n.core.LogTerm(e.Index)
-		if !ok || t != e.Term {
+		if t, ok := n.core.LogTerm(e.Index); !ok || t != e.Term {
 			return violation("node %d hands entry %d/%d that its log does not hold (term %d, %t)", n.id, e.Index, e.Term, t, ok)
 		}
-		prev, hasPrev := n.core.LogTerm(e.Index - 1)
+	}
+	return nil
+}
+
+// durable checks Log Matching for entries that became durable on a node,
+// against the registry of every entry ever made durable anywhere. (Entries
+// that only ever lived in a crashed node's memory are not in any log: a
+// single-node leader, which needs no one's vote, may reuse its term after a
+// crash lost its undurable vote, but nothing it did in that term was ever
+// durable or seen.)
+func (k *checker) durable(n *node, ents []raft.Entry) error {
+	for _, e := range ents {
+		prev, hasPrev := n.durableTerm(e.Index - 1)
 		key := [2]uint64{e.Index, e.Term}
 		w, seen := k.written[key]
 		if !seen {
@@ -203,6 +215,21 @@ func (k *checker) apply(id uint64, e raft.Entry) error {
 	}
 	if uint64(len(k.committed)) <= e.Index || k.committed[e.Index].commitTerm == 0 {
 		return violation("node %d applies entry %d that no node holds committed", id, e.Index)
+	}
+	return nil
+}
+
+// state checks that a node's state machine after applying index (or
+// restoring a snapshot of it) is the same as every other node's there.
+func (k *checker) state(id, index, fingerprint uint64) error {
+	for uint64(len(k.states)) <= index {
+		k.states = append(k.states, 0)
+	}
+	switch s := k.states[index]; {
+	case s == 0:
+		k.states[index] = fingerprint
+	case s != fingerprint:
+		return violation("state machine safety: node %d's state after index %d differs from another node's (%x vs %x)", id, index, fingerprint, s)
 	}
 	return nil
 }
