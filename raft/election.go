@@ -88,7 +88,7 @@ func (r *Raft) handleVoteRequest(m Message) {
 
 // stepCandidate handles messages for a candidate or pre-candidate (m.Term >=
 // r.term, except granted pre-vote answers which carry r.term+1).
-func (r *Raft) stepCandidate(m Message) {
+func (r *Raft) stepCandidate(m Message) error {
 	want := MsgVoteResp
 	if r.role == PreCandidate {
 		want = MsgPreVoteResp
@@ -97,7 +97,7 @@ func (r *Raft) stepCandidate(m Message) {
 	case MsgApp, MsgHeartbeat, MsgSnap:
 		// A leader exists in our term (m.Term == r.term).
 		r.becomeFollower(m.Term, m.From)
-		r.stepFollower(m)
+		return r.stepFollower(m)
 	case want:
 		switch r.poll(m.From, !m.Reject) {
 		case VoteWon:
@@ -112,4 +112,5 @@ func (r *Raft) stepCandidate(m Message) {
 			r.becomeFollower(r.term, None)
 		}
 	}
+	return nil
 }

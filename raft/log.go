@@ -145,9 +145,13 @@ func (l *raftLog) truncateFrom(i uint64) {
 // maybeAppend handles the entries of an AppendEntries whose preceding entry
 // is (prevIndex, prevTerm). It returns the index of the last entry the
 // message covers and whether the log matched.
-func (l *raftLog) maybeAppend(prevIndex, prevTerm uint64, ents []Entry) (lastNew uint64, ok bool) {
+//
+// A conflict at or below the commit index cannot happen between correct
+// peers (committed entries are in every later leader's log); it is refused
+// with ErrProtocol and the log is left unchanged.
+func (l *raftLog) maybeAppend(prevIndex, prevTerm uint64, ents []Entry) (lastNew uint64, ok bool, err error) {
 	if !l.matchTerm(prevIndex, prevTerm) {
-		return 0, false
+		return 0, false, nil
 	}
 	lastNew = prevIndex + uint64(len(ents))
 	// Skip the entries we already hold; truncate at the first conflict.
@@ -160,12 +164,15 @@ func (l *raftLog) maybeAppend(prevIndex, prevTerm uint64, ents []Entry) (lastNew
 			continue
 		}
 		if ok {
+			if e.Index <= l.committed {
+				return 0, false, fmt.Errorf("%w: entry %d of term %d conflicts with committed entry of term %d", ErrProtocol, e.Index, e.Term, t)
+			}
 			l.truncateFrom(e.Index)
 		}
 		l.append(ents[i:]...)
 		break
 	}
-	return lastNew, true
+	return lastNew, true, nil
 }
 
 // conflictHint tells a leader where to retry after a rejection of prevIndex:

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -130,7 +131,7 @@ func TestLogMaybeAppend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := testLog(0, 0, 1, 1, 2, 3)
 			before := l.entries
-			lastNew, ok := l.maybeAppend(tt.prevIndex, tt.prevTm, tt.ents)
+			lastNew, ok, _ := l.maybeAppend(tt.prevIndex, tt.prevTm, tt.ents)
 			if lastNew != tt.wantLastNew || ok != tt.wantOK {
 				t.Errorf("maybeAppend = %d, %t; want %d, %t", lastNew, ok, tt.wantLastNew, tt.wantOK)
 			}
@@ -153,13 +154,13 @@ func TestLogMaybeAppend(t *testing.T) {
 
 func TestLogMaybeAppendSkipsCompacted(t *testing.T) {
 	l := testLog(5, 2, 5, 2, 3) // entries 6..7
-	lastNew, ok := l.maybeAppend(3, 0, nil)
+	lastNew, ok, _ := l.maybeAppend(3, 0, nil)
 	if ok {
 		t.Fatalf("maybeAppend with prev below the compaction point: ok = true (%d), want false", lastNew)
 	}
 	// prev at the compaction point, entries overlapping what it covers.
 	l = testLog(5, 2, 5, 2, 3)
-	lastNew, ok = l.maybeAppend(5, 2, []Entry{{Index: 6, Term: 2}, {Index: 7, Term: 3}, {Index: 8, Term: 3}})
+	lastNew, ok, _ = l.maybeAppend(5, 2, []Entry{{Index: 6, Term: 2}, {Index: 7, Term: 3}, {Index: 8, Term: 3}})
 	if !ok || lastNew != 8 {
 		t.Fatalf("maybeAppend = %d, %t; want 8, true", lastNew, ok)
 	}
@@ -168,14 +169,15 @@ func TestLogMaybeAppendSkipsCompacted(t *testing.T) {
 	}
 }
 
-func TestLogTruncateCommittedPanics(t *testing.T) {
+func TestLogConflictWithCommittedRefused(t *testing.T) {
 	l := testLog(0, 0, 2, 1, 2, 3)
-	defer func() {
-		if recover() == nil {
-			t.Errorf("maybeAppend overwriting committed entry 2 did not panic")
-		}
-	}()
-	l.maybeAppend(1, 1, []Entry{{Index: 2, Term: 9}})
+	_, ok, err := l.maybeAppend(1, 1, []Entry{{Index: 2, Term: 9}})
+	if !errors.Is(err, ErrProtocol) || ok {
+		t.Fatalf("maybeAppend overwriting committed entry 2 = ok %t, err %v; want ErrProtocol", ok, err)
+	}
+	if got, want := rlTerms(&l), []uint64{1, 2, 3}; !slices.Equal(got, want) {
+		t.Errorf("log terms after refused append = %v, want %v (unchanged)", got, want)
+	}
 }
 
 func TestLogConflictHint(t *testing.T) {
@@ -377,7 +379,7 @@ func TestLogPersistedToTruncatedMark(t *testing.T) {
 		t.Fatalf("first write has %d entries, want 3", len(first))
 	}
 	// A new leader replaces 3.. before the first write completes.
-	if _, ok := l.maybeAppend(2, 1, []Entry{{Index: 3, Term: 2}, {Index: 4, Term: 2}}); !ok {
+	if _, ok, _ := l.maybeAppend(2, 1, []Entry{{Index: 3, Term: 2}, {Index: 4, Term: 2}}); !ok {
 		t.Fatalf("maybeAppend refused")
 	}
 	second := l.takeUnstable()

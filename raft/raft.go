@@ -11,6 +11,11 @@ import (
 // to a node that is not the leader.
 var ErrNotLeader = errors.New("raft: not the leader")
 
+// ErrProtocol wraps the error returned for a message that no correct peer
+// sends (malformed, or contradicting committed state). The core ignores such
+// a message and stays consistent.
+var ErrProtocol = errors.New("raft: protocol violation")
+
 // NotLeaderError carries the leader this node knows of (None if it knows of
 // none), so that a client can redirect.
 type NotLeaderError struct{ Leader uint64 }
@@ -201,17 +206,14 @@ func (r *Raft) Propose(now time.Duration, data ...[]byte) (first, last uint64, e
 func (r *Raft) Step(now time.Duration, m Message) error {
 	r.advanceClock(now)
 	defer r.reportRoleChange()
-	if !m.Type.Valid() {
-		return fmt.Errorf("raft: unknown message type %d", m.Type)
-	}
-	if m.Term == 0 {
-		return fmt.Errorf("raft: %s without a term from %d", m.Type, m.From)
+	if err := validate(m); err != nil {
+		return err
 	}
 	if m.To != r.id {
-		return fmt.Errorf("raft: %s for %d delivered to %d", m.Type, m.To, r.id)
+		return fmt.Errorf("%w: %s for %d delivered to %d", ErrProtocol, m.Type, m.To, r.id)
 	}
-	if m.Type == MsgSnap && m.Snapshot == nil {
-		return fmt.Errorf("raft: MsgSnap from %d without snapshot", m.From)
+	if m.From == r.id {
+		return fmt.Errorf("%w: %s from this node itself", ErrProtocol, m.Type)
 	}
 
 	// Term handling common to every role.
@@ -255,11 +257,53 @@ func (r *Raft) Step(now time.Duration, m Message) error {
 	}
 	switch r.role {
 	case Leader:
-		r.stepLeader(m)
+		return r.stepLeader(m)
 	case Candidate, PreCandidate:
-		r.stepCandidate(m)
-	default:
-		r.stepFollower(m)
+		return r.stepCandidate(m)
+	}
+	return r.stepFollower(m)
+}
+
+// validate refuses messages that no correct peer sends, so that a corrupt
+// or hostile message cannot break the core's invariants.
+func validate(m Message) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s from %d: %s", ErrProtocol, m.Type, m.From, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case !m.Type.Valid():
+		return fmt.Errorf("%w: unknown message type %d from %d", ErrProtocol, m.Type, m.From)
+	case m.Term == 0:
+		return bad("no term")
+	case m.From == None:
+		return bad("no sender")
+	}
+	switch m.Type {
+	case MsgApp:
+		if m.LogTerm > m.Term {
+			return bad("previous entry's term %d above the message's term %d", m.LogTerm, m.Term)
+		}
+		prevTerm := m.LogTerm
+		for i, e := range m.Entries {
+			if e.Index != m.Index+1+uint64(i) {
+				return bad("entry %d has index %d, want %d", i, e.Index, m.Index+1+uint64(i))
+			}
+			if e.Term < prevTerm || e.Term > m.Term {
+				return bad("entry %d has term %d, want %d..%d", e.Index, e.Term, prevTerm, m.Term)
+			}
+			prevTerm = e.Term
+		}
+	case MsgVote, MsgPreVote:
+		if m.LogTerm > m.Term {
+			return bad("last log term %d above the candidate's term %d", m.LogTerm, m.Term)
+		}
+	case MsgSnap:
+		if m.Snapshot == nil {
+			return bad("no snapshot")
+		}
+		if s := m.Snapshot.Meta; s.Index == 0 || s.Term == 0 || s.Term > m.Term {
+			return bad("snapshot index %d term %d", s.Index, s.Term)
+		}
 	}
 	return nil
 }

@@ -1,14 +1,19 @@
 package raft
 
+import "fmt"
+
 // --- leader -----------------------------------------------------------------
 
-func (r *Raft) stepLeader(m Message) {
+func (r *Raft) stepLeader(m Message) error {
 	pr := r.progress(m.From)
 	if pr == nil {
-		return // not a member (yet, or any more)
+		return nil // not a member (yet, or any more)
 	}
 	switch m.Type {
 	case MsgAppResp:
+		if !m.Reject && m.Index > r.log.lastIndex() {
+			return fmt.Errorf("%w: %d acknowledges index %d beyond our last index %d", ErrProtocol, m.From, m.Index, r.log.lastIndex())
+		}
 		pr.RecentActive = true
 		r.handleAppendResponse(pr, m)
 	case MsgHeartbeatResp:
@@ -26,6 +31,7 @@ func (r *Raft) stepLeader(m Message) {
 			r.sendAppend(pr, true)
 		}
 	}
+	return nil
 }
 
 func (r *Raft) handleAppendResponse(pr *Progress, m Message) {
@@ -195,7 +201,7 @@ func (r *Raft) checkQuorum() bool {
 
 // --- follower ---------------------------------------------------------------
 
-func (r *Raft) stepFollower(m Message) {
+func (r *Raft) stepFollower(m Message) error {
 	switch m.Type {
 	case MsgApp, MsgHeartbeat, MsgSnap:
 		// m.Term == r.term: this is our leader.
@@ -204,30 +210,35 @@ func (r *Raft) stepFollower(m Message) {
 		r.resetElectionTimer()
 		switch m.Type {
 		case MsgApp:
-			r.handleAppend(m)
+			return r.handleAppend(m)
 		case MsgHeartbeat:
 			r.handleHeartbeat(m)
 		case MsgSnap:
 			r.handleSnapshot(m)
 		}
 	}
+	return nil
 }
 
-func (r *Raft) handleAppend(m Message) {
+func (r *Raft) handleAppend(m Message) error {
 	if m.Index < r.log.committed {
 		// Everything up to our commit index matches any leader's log; say
 		// where we are so the leader skips ahead.
 		r.send(Message{Type: MsgAppResp, To: m.From, Index: r.log.committed})
-		return
+		return nil
 	}
-	lastNew, ok := r.log.maybeAppend(m.Index, m.LogTerm, m.Entries)
+	lastNew, ok, err := r.log.maybeAppend(m.Index, m.LogTerm, m.Entries)
+	if err != nil {
+		return fmt.Errorf("append from %d: %w", m.From, err)
+	}
 	if !ok {
 		hintTerm, hintIndex := r.log.conflictHint(m.Index)
 		r.send(Message{Type: MsgAppResp, To: m.From, Index: m.Index, Reject: true, HintTerm: hintTerm, HintIndex: hintIndex})
-		return
+		return nil
 	}
 	r.log.commitTo(min(m.Commit, lastNew))
 	r.send(Message{Type: MsgAppResp, To: m.From, Index: lastNew})
+	return nil
 }
 
 func (r *Raft) handleHeartbeat(m Message) {
