@@ -1,10 +1,3 @@
-// Command raftbench builds, measures and tunes Raft clusters.
-//
-// Usage:
-//
-//	raftbench demo [flags]    simulated election demo on an embedded cluster
-//
-// Run "raftbench <command> --help" for a command's flags.
 package main
 
 import (

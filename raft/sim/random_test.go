@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	flagSeeds = flag.Int("sim.seeds", 1000, "number of seeds TestSimRandomized explores")
+	flagSeeds = flag.Int("sim.seeds", 2000, "number of seeds TestSimRandomized explores")
 	flagSeed  = flag.Int64("sim.seed", -1, "replay one seed of TestSimRandomized")
 	flagTrace = flag.Bool("sim.trace", false, "print the event trace of a replayed seed")
 	flagFirst = flag.Uint64("sim.first", 1, "first seed TestSimRandomized explores")
