@@ -35,6 +35,12 @@ type Config struct {
 	// they have heard from a live leader within ElectionTimeoutMin.
 	CheckQuorum bool
 
+	// MaxClockDrift bounds how much faster or slower one node's clock may
+	// run than another's over an election timeout (e.g. 0.01 = 1%). Lease
+	// reads last ElectionTimeoutMin * (1 - MaxClockDrift) from the send time
+	// of the last heartbeat round a quorum answered. Default 0.01.
+	MaxClockDrift float64
+
 	// MaxInflightMsgs bounds the AppendEntries messages in flight to one
 	// follower in the replicate state (the pipelining window). Default 64.
 	MaxInflightMsgs int
@@ -88,6 +94,12 @@ func (c *Config) validate() error {
 	}
 	if c.HeartbeatInterval >= c.ElectionTimeoutMin {
 		return bad("HeartbeatInterval %v must be below ElectionTimeoutMin %v", c.HeartbeatInterval, c.ElectionTimeoutMin)
+	}
+	if c.MaxClockDrift < 0 || c.MaxClockDrift >= 1 {
+		return bad("MaxClockDrift %v must be in [0, 1)", c.MaxClockDrift)
+	}
+	if c.MaxClockDrift == 0 {
+		c.MaxClockDrift = 0.01
 	}
 	if c.MaxInflightMsgs == 0 {
 		c.MaxInflightMsgs = 64

@@ -45,6 +45,8 @@ type Progress struct {
 	RecentActive bool
 	// SentCommit is the highest commit index sent in an AppendEntries.
 	SentCommit uint64
+	// AckedRound is the newest heartbeat round the follower answered.
+	AckedRound uint64
 
 	Inflights Inflights
 }

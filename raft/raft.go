@@ -60,6 +60,14 @@ type Raft struct {
 	quorumDeadline    time.Duration // next CheckQuorum round
 	leaderContact     time.Duration // last time we heard from the leader
 
+	// Reads (see read.go).
+	termStart    uint64 // index of this leader's no-op
+	hbRound      uint64
+	roundTimes   [roundRing]time.Duration
+	pendingReads []pendingRead
+	readStates   []ReadState
+	bootedAt     time.Duration
+
 	msgs         []Message
 	msgsAfter    []Message
 	hardHanded   HardState // last hard state handed to the driver
@@ -89,13 +97,14 @@ func New(cfg Config, st State, now time.Duration) (*Raft, error) {
 		return nil, fmt.Errorf("raft: first entry %d does not follow snapshot %d", st.Entries[0].Index, st.Snapshot.Index)
 	}
 	r := &Raft{
-		id:     cfg.ID,
-		cfg:    cfg,
-		logger: cfg.Logger.With("node", cfg.ID),
-		term:   st.HardState.Term,
-		vote:   st.HardState.Vote,
-		log:    newLog(st.Snapshot, st.Entries, st.HardState.Commit),
-		now:    now,
+		id:       cfg.ID,
+		cfg:      cfg,
+		logger:   cfg.Logger.With("node", cfg.ID),
+		term:     st.HardState.Term,
+		vote:     st.HardState.Vote,
+		log:      newLog(st.Snapshot, st.Entries, st.HardState.Commit),
+		now:      now,
+		bootedAt: now,
 	}
 	r.setVoters(voters)
 	r.hardHanded = r.hardState()
@@ -145,7 +154,7 @@ func (r *Raft) Tick(now time.Duration) {
 		}
 		if now >= r.heartbeatDeadline {
 			r.heartbeatDeadline = now + r.cfg.HeartbeatInterval
-			r.bcastHeartbeat(nil)
+			r.startRound()
 		}
 	default:
 		if now >= r.electionDeadline {
@@ -253,6 +262,9 @@ func (r *Raft) Step(now time.Duration, m Message) error {
 	switch m.Type {
 	case MsgVote, MsgPreVote:
 		r.handleVoteRequest(m)
+		return nil
+	case MsgReadIndex, MsgReadIndexResp:
+		r.stepRead(m)
 		return nil
 	}
 	switch r.role {
@@ -366,7 +378,9 @@ func (r *Raft) resetElectionTimer() {
 // the minimum election timeout.
 func (r *Raft) inLease() bool {
 	if r.lead == None {
-		return false
+		// After a restart we no longer know whether we answered a leader
+		// whose lease is still running: keep it for one timeout.
+		return r.cfg.CheckQuorum && r.now-r.bootedAt < r.cfg.ElectionTimeoutMin
 	}
 	return r.lead == r.id || r.now-r.leaderContact < r.cfg.ElectionTimeoutMin
 }
@@ -382,6 +396,9 @@ func (r *Raft) becomeFollower(term, lead uint64) {
 		r.vote = None
 	}
 	wasLeader := r.role == Leader
+	if wasLeader {
+		r.failReads()
+	}
 	r.role = Follower
 	r.lead = lead
 	if lead != None {
@@ -421,6 +438,10 @@ func (r *Raft) becomeLeader() {
 	// The no-op of the new term (§5.4.2, §8): committing it commits every
 	// earlier entry, and it tells the leader what is committed.
 	r.log.append(Entry{Term: r.term, Index: next, Type: EntryNoop})
+	r.termStart = next
+	for _, p := range r.prs {
+		p.AckedRound = r.hbRound
+	}
 	r.heartbeatDeadline = r.now + r.cfg.HeartbeatInterval
 	r.quorumDeadline = r.now + r.cfg.ElectionTimeoutMin
 	r.logger.Debug("became leader", "term", r.term, "last", r.log.lastIndex())

@@ -26,6 +26,9 @@ type Ready struct {
 
 	// CommittedEntries are committed and durable here: apply them in order.
 	CommittedEntries []Entry
+
+	// ReadStates answer ReadIndex requests (see ReadState).
+	ReadStates []ReadState
 }
 
 // MustPersist reports whether the Ready carries state to make durable.
@@ -35,7 +38,7 @@ func (rd *Ready) MustPersist() bool {
 
 // HasReady reports whether Ready would return anything.
 func (r *Raft) HasReady() bool {
-	return len(r.msgs) > 0 || len(r.msgsAfter) > 0 || r.snapToHand != nil ||
+	return len(r.msgs) > 0 || len(r.msgsAfter) > 0 || r.snapToHand != nil || len(r.readStates) > 0 ||
 		r.log.hasUnstable() || r.log.hasToApply() || r.hardChanged()
 }
 
@@ -60,6 +63,9 @@ func (r *Raft) Ready() Ready {
 	}
 	if len(r.msgsAfter) > 0 {
 		rd.MessagesAfterPersist, r.msgsAfter = r.msgsAfter, nil
+	}
+	if len(r.readStates) > 0 {
+		rd.ReadStates, r.readStates = r.readStates, nil
 	}
 	return rd
 }

@@ -19,6 +19,7 @@ func (r *Raft) stepLeader(m Message) error {
 	case MsgHeartbeatResp:
 		pr.RecentActive = true
 		pr.ProbeSent = false
+		r.heartbeatAcked(pr, m.Context)
 		if pr.State == StateReplicate && pr.Inflights.Full() {
 			// The follower is alive but acknowledgements were lost: free a
 			// slot so replication cannot stall on a full window.
@@ -116,7 +117,9 @@ func (r *Raft) maybeCommit() bool {
 	if t, ok := r.log.term(ci); !ok || t != r.term {
 		return false
 	}
-	return r.log.commitTo(ci)
+	r.log.commitTo(ci)
+	r.startWaitingReads()
+	return true
 }
 
 // bcastAppend sends what each follower is missing; with empty=true it sends

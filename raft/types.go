@@ -101,6 +101,8 @@ const (
 	MsgHeartbeat                            // heartbeat: leadership and commit index, no entries
 	MsgHeartbeatResp                        // heartbeat response
 	MsgSnap                                 // InstallSnapshot
+	MsgReadIndex                            // a follower asks the leader for a read index
+	MsgReadIndexResp                        // the leader's answer (Index, or Reject)
 	msgTypeEnd
 )
 
@@ -114,6 +116,8 @@ var messageTypeNames = [...]string{
 	MsgHeartbeat:     "MsgHeartbeat",
 	MsgHeartbeatResp: "MsgHeartbeatResp",
 	MsgSnap:          "MsgSnap",
+	MsgReadIndex:     "MsgReadIndex",
+	MsgReadIndexResp: "MsgReadIndexResp",
 }
 
 func (t MessageType) String() string {
@@ -137,9 +141,12 @@ func (t MessageType) Valid() bool { return t > 0 && t < msgTypeEnd }
 //	                follower's log (or its last index + 1 when too short).
 //	MsgVote/MsgPreVote: Index/LogTerm = candidate's last entry
 //	MsgVoteResp/MsgPreVoteResp: Reject
-//	MsgHeartbeat:   Commit (never beyond what the follower is known to hold), Context
+//	MsgHeartbeat:   Commit (never beyond what the follower is known to hold),
+//	                Context (the heartbeat round, 8 bytes, for reads and leases)
 //	MsgHeartbeatResp: Context echoed
 //	MsgSnap:        Snapshot (Meta set by the core, Data by the driver)
+//	MsgReadIndex:   Context (the follower's request id)
+//	MsgReadIndexResp: Context echoed; Index = the read index, or Reject
 type Message struct {
 	Type      MessageType
 	From      uint64
@@ -193,4 +200,13 @@ type RoleChange struct {
 	To     Role
 	Term   uint64
 	Leader uint64
+}
+
+// ReadState answers a ReadIndex request: once the state machine has applied
+// Index, a read reflects every write committed before the request was made.
+// Index 0 means the request failed (leadership changed before it was
+// confirmed): retry it.
+type ReadState struct {
+	Index   uint64
+	Context []byte
 }
