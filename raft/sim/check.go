@@ -33,6 +33,7 @@ type checker struct {
 	states    []uint64     // the state machine's fingerprint after each index
 
 	seenCommit map[uint64]uint64 // node -> highest commit index recorded
+	readFloor  map[string]uint64 // read request -> commit index known when made
 }
 
 type writtenEntry struct {
@@ -53,6 +54,7 @@ func newChecker() *checker {
 		applied:    []raft.Entry{{}},
 		states:     []uint64{0},
 		seenCommit: map[uint64]uint64{},
+		readFloor:  map[string]uint64{},
 	}
 }
 
@@ -230,6 +232,34 @@ func (k *checker) state(id, index, fingerprint uint64) error {
 		k.states[index] = fingerprint
 	case s != fingerprint:
 		return violation("state machine safety: node %d's state after index %d differs from another node's (%x vs %x)", id, index, fingerprint, s)
+	}
+	return nil
+}
+
+// maxCommitted is the highest index known committed anywhere.
+func (k *checker) maxCommitted() uint64 { return uint64(len(k.committed) - 1) }
+
+// readStart records what a read made now must see: linearizability asks
+// that it reflect every write that completed before it, and any entry
+// committed anywhere may already have been acknowledged to a client.
+func (k *checker) readStart(ctx []byte) { k.readFloor[string(ctx)] = k.maxCommitted() }
+
+func (k *checker) readDone(id uint64, rs raft.ReadState) error {
+	floor, ok := k.readFloor[string(rs.Context)]
+	if !ok {
+		return violation("node %d answers unknown read %x", id, rs.Context)
+	}
+	// The request stays known: a duplicated message may answer it twice,
+	// and every answer must be right.
+	if rs.Index < floor {
+		return violation("linearizable read: node %d answers read %x at index %d, but %d was committed before it was made", id, rs.Context, rs.Index, floor)
+	}
+	return nil
+}
+
+func (k *checker) leaseRead(id, index uint64) error {
+	if floor := k.maxCommitted(); index < floor {
+		return violation("lease read: leader %d grants index %d, but %d is committed", id, index, floor)
 	}
 	return nil
 }

@@ -68,6 +68,7 @@ type Cluster struct {
 	err   error
 	hash  uint64 // running trace hash (FNV-1a over event fields)
 	buf   [64]byte
+	reads uint64 // read requests made (their ids)
 
 	// Filter, if set, drops every message for which it returns false (used
 	// by experiments to shape logs, e.g. keep entries off some nodes).
@@ -81,6 +82,8 @@ type Cluster struct {
 	OnRoleChange func(rc raft.RoleChange)
 	// OnApply is called for every entry a node applies.
 	OnApply func(id uint64, e raft.Entry)
+	// OnReadState is called for every answer to a ReadIndex request.
+	OnReadState func(id uint64, rs raft.ReadState)
 
 	Stats Stats
 }
@@ -88,6 +91,7 @@ type Cluster struct {
 // Stats counts what happened in a run.
 type Stats struct {
 	Events, Delivered, Dropped, Writes, Applied, Snapshots uint64
+	Reads, ReadsFailed                                     uint64
 }
 
 type node struct {
@@ -304,6 +308,42 @@ func (c *Cluster) Propose(id uint64, data ...[]byte) (first, last uint64, err er
 	return first, last, err
 }
 
+// ReadIndex asks node id for a linearizable read point. With Check on, the
+// answer is verified when it comes: its index must cover every entry known
+// committed anywhere when the request was made.
+func (c *Cluster) ReadIndex(id uint64) error {
+	n := c.nodes[id-1]
+	if !n.up {
+		return fmt.Errorf("sim: node %d is down", id)
+	}
+	c.reads++
+	ctx := binary.BigEndian.AppendUint64(nil, c.reads)
+	if c.check != nil {
+		c.check.readStart(ctx)
+	}
+	c.traceEvent("read", id, nil)
+	err := n.core.ReadIndex(c.now, ctx)
+	c.afterInput(n)
+	return err
+}
+
+// LeaseRead asks leader id for a lease-based read point; with Check on, a
+// granted one must cover every entry known committed anywhere.
+func (c *Cluster) LeaseRead(id uint64) (uint64, bool) {
+	n := c.nodes[id-1]
+	if !n.up {
+		return 0, false
+	}
+	index, ok := n.core.LeaseRead(c.now)
+	if ok {
+		c.Stats.Reads++
+		if c.check != nil {
+			c.setErr(c.check.leaseRead(id, index))
+		}
+	}
+	return index, ok
+}
+
 // Campaign makes node id start an election now.
 func (c *Cluster) Campaign(id uint64) {
 	n := c.nodes[id-1]
@@ -468,6 +508,19 @@ func (c *Cluster) handleReady(n *node, rd *raft.Ready) {
 	}
 	for _, e := range rd.CommittedEntries {
 		c.apply(n, e)
+	}
+	for _, rs := range rd.ReadStates {
+		if c.OnReadState != nil {
+			c.OnReadState(n.id, rs)
+		}
+		if rs.Index == 0 {
+			c.Stats.ReadsFailed++
+			continue
+		}
+		c.Stats.Reads++
+		if c.check != nil {
+			c.setErr(c.check.readDone(n.id, rs))
+		}
 	}
 	c.maybeSnapshot(n)
 }

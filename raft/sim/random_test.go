@@ -144,6 +144,16 @@ func (s *scenario) run() error {
 					return err
 				}
 			}
+		case a < 50:
+			if c.Up(id) {
+				if err := c.ReadIndex(id); err != nil && !errors.Is(err, raft.ErrNotLeader) {
+					return err
+				}
+			}
+			// Every node that believes it leads, stale leaders included.
+			for _, id := range c.IDs() {
+				c.LeaseRead(id)
+			}
 		case a < 55:
 			c.Crash(id)
 		case a < 68:
@@ -249,7 +259,7 @@ func (s *scenario) run() error {
 	if !ok {
 		return fmt.Errorf("liveness: proposals p%d..p%d (up to index %d) not applied on every node within %v; %s", first, proposals, last, commitBound, c.describe())
 	}
-	s.summary += fmt.Sprintf(" events=%d", c.Stats.Events)
+	s.summary += fmt.Sprintf(" events=%d reads=%d/%d", c.Stats.Events, c.Stats.Reads, c.Stats.Reads+c.Stats.ReadsFailed)
 	s.traceHash = c.TraceHash()
 	return nil
 }
