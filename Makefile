@@ -43,6 +43,12 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each
 sim: ## randomized simulation over SEEDS seeds (default 10000)
 	go test ./raft/sim -run TestSimRandomized -count=1 -timeout 0 -sim.seeds=$(SEEDS)
 
+KILLS ?= 500
+
+.PHONY: crash
+crash: ## WAL crash test: SIGKILL the writer KILLS times (default 500), recover, verify
+	go test ./raft/wal -run '^TestCrash$$' -count=1 -timeout 0 -v -wal.kills=$(KILLS)
+
 bench: ## benchmarks, COUNT runs each, into bench.txt
 	go test -run '^$$' -bench . -benchmem -count=$(COUNT) ./... | tee bench.txt
 	@echo "compare runs with: go run golang.org/x/perf/cmd/benchstat@latest old.txt bench.txt"

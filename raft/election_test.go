@@ -84,31 +84,45 @@ func TestElectionTimeoutFires(t *testing.T) {
 
 // Every reset of the election timer draws a new timeout in [min, max].
 func TestElectionTimeoutRedrawnOnEveryReset(t *testing.T) {
-	r := newTestRaft(t, testConfig(1, ids(3)), State{})
-	now := time.Duration(0)
-	prev := r.NextDeadline() - now
-	resets := []struct {
-		name string
-		do   func()
-	}{
-		{"heartbeat from the leader", func() { step(t, r, now, Message{Type: MsgHeartbeat, From: 2, Term: 1}) }},
-		{"append from the leader", func() { step(t, r, now, Message{Type: MsgApp, From: 2, Term: 1}) }},
-		{"heartbeat again", func() { step(t, r, now, Message{Type: MsgHeartbeat, From: 2, Term: 1}) }},
-		{"vote granted in a new term", func() { step(t, r, now, Message{Type: MsgVote, From: 3, Term: 2}) }},
-		{"campaign", func() { r.Campaign(now) }},
-		{"timeout as candidate", func() { now = r.NextDeadline(); r.Tick(now) }},
-		{"higher-term append", func() { step(t, r, now, Message{Type: MsgApp, From: 2, Term: 9}) }},
-	}
-	for i, rs := range resets {
-		now += time.Duration(i+1) * time.Millisecond
-		rs.do()
-		drain(r, now)
-		checkDeadline(t, rs.name, r, now)
-		d := r.NextDeadline() - now
-		if d == prev {
-			t.Errorf("%s: timeout %v equals the previous draw, want a fresh one", rs.name, d)
-		}
-		prev = d
+	for _, preVote := range []bool{false, true} {
+		t.Run(fmt.Sprintf("prevote=%t", preVote), func(t *testing.T) {
+			cfg := testConfig(1, ids(3))
+			cfg.PreVote = preVote
+			r := newTestRaft(t, cfg, State{})
+			now := time.Duration(0)
+			resets := []struct {
+				name string
+				do   func()
+			}{
+				{"heartbeat from the leader", func() { step(t, r, now, Message{Type: MsgHeartbeat, From: 2, Term: 1}) }},
+				{"append from the leader", func() { step(t, r, now, Message{Type: MsgApp, From: 2, Term: 1}) }},
+				{"heartbeat again", func() { step(t, r, now, Message{Type: MsgHeartbeat, From: 2, Term: 1}) }},
+				{"vote granted in a new term", func() { step(t, r, now, Message{Type: MsgVote, From: 3, Term: 2}) }},
+				{"campaign", func() { r.Campaign(now) }},
+				{"pre-vote won, election started", func() {
+					if r.Role() == PreCandidate {
+						step(t, r, now, Message{Type: MsgPreVoteResp, From: 2, Term: r.Term() + 1})
+					} else {
+						r.Campaign(now) // another election right away
+					}
+				}},
+				{"timeout as candidate", func() { now = r.NextDeadline(); r.Tick(now) }},
+				{"higher-term append", func() { step(t, r, now, Message{Type: MsgApp, From: 2, Term: 9}) }},
+			}
+			for i, rs := range resets {
+				prev := r.NextDeadline()
+				now += time.Duration(i+1) * time.Millisecond
+				rs.do()
+				drain(r, now)
+				checkDeadline(t, rs.name, r, now)
+				if r.NextDeadline() == prev {
+					t.Errorf("%s: deadline %v not redrawn, want a fresh one", rs.name, prev)
+				}
+			}
+			if r.Role() != Follower || r.Term() != 9 {
+				t.Errorf("role=%v term=%d at the end, want follower in term 9", r.Role(), r.Term())
+			}
+		})
 	}
 }
 

@@ -593,3 +593,62 @@ func TestLeaderIgnoresUnknownPeer(t *testing.T) {
 		t.Errorf("answers from a stranger produced %v", msgs)
 	}
 }
+
+// The leader turns a rejection's hint into the next index to probe: after
+// its own last entry of the follower's conflicting term if it has one, else
+// at the first index of that term in the follower's log, skipping a whole
+// term per round trip.
+func TestLeaderUsesConflictHint(t *testing.T) {
+	leaderTerms := []uint64{1, 1, 1, 4, 4, 5, 5, 6, 6, 6}
+	tests := []struct {
+		name                string
+		rejected            uint64
+		hintTerm, hintIndex uint64
+		wantNext            uint64 // 0: the rejection is ignored
+		wantPrevTerm        uint64
+	}{
+		{"follower too short", 10, 0, 5, 5, 4},
+		{"leader holds the conflicting term: resume after its last", 10, 4, 4, 6, 4},
+		{"leader lacks the conflicting term: resume at its first index", 10, 3, 7, 7, 5},
+		{"leader lacks the conflicting term, earlier", 10, 2, 4, 4, 1},
+		{"hint beyond the rejected index is capped", 10, 0, 30, 10, 6},
+		{"stale rejection (not the last probe)", 9, 2, 4, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRaft(t, testConfig(1, ids(3)), State{HardState: HardState{Term: 7}, Entries: entsOfTerms(leaderTerms...)})
+			makeLeader(t, r, 0)
+			pr := r.Progress(2)
+			if pr.Next != 11 || !pr.IsPaused() {
+				t.Fatalf("progress %v, want a probe out from next 11", pr)
+			}
+			step(t, r, 0, Message{Type: MsgAppResp, From: 2, Term: 8, Index: tt.rejected, Reject: true, HintTerm: tt.hintTerm, HintIndex: tt.hintIndex})
+			apps := appsTo(drain(r, 0), 2)
+			if tt.wantNext == 0 {
+				if pr.Next != 11 || len(apps) != 0 {
+					t.Errorf("stale rejection: next %d, sent %v; want next 11 and nothing sent", pr.Next, apps)
+				}
+				return
+			}
+			if pr.Next != tt.wantNext {
+				t.Errorf("next = %d, want %d", pr.Next, tt.wantNext)
+			}
+			if len(apps) != 1 || apps[0].Index != tt.wantNext-1 || apps[0].LogTerm != tt.wantPrevTerm {
+				t.Errorf("probes %v, want one with prev (%d, %d)", apps, tt.wantNext-1, tt.wantPrevTerm)
+			}
+		})
+	}
+}
+
+// A new commit index reaches the followers without waiting for the next
+// heartbeat.
+func TestCommitReachesFollowersPromptly(t *testing.T) {
+	h := newHarness(t, 3, nil, nil)
+	h.elect(1)
+	_, last := h.propose(1, []byte("a"))
+	for _, id := range h.ids {
+		if got := h.node(id).Status().Commit; got != last {
+			t.Errorf("node %d commit %d right after the proposal, want %d", id, got, last)
+		}
+	}
+}

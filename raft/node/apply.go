@@ -1,0 +1,149 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/raftbench/raftbench/raft"
+)
+
+// applyWork is handed from the loop to the apply goroutine, in log order.
+type applyWork struct {
+	restore *raft.SnapshotMeta // restore this snapshot first
+	entries []raft.Entry
+	futures []*Future // proposals among entries, in index order
+	reads   []readWait
+}
+
+// readWait is a confirmed read point and the reads waiting for it.
+type readWait struct {
+	index uint64
+	reqs  []*readRequest
+}
+
+// applyLoop is the apply goroutine: it owns the state machine, applies
+// committed entries, completes futures and reads, and takes snapshots.
+func (n *Node) applyLoop() {
+	defer n.wg.Done()
+	var (
+		applied  = n.applied.Load()
+		term     uint64
+		waiting  []readWait // read points not yet applied, in arrival order
+		snapAt   = applied
+		snapping bool
+		snapDone = make(chan uint64, 1)
+	)
+	defer func() {
+		for _, rw := range waiting {
+			for _, r := range rw.reqs {
+				r.complete(ErrStopped)
+			}
+		}
+	}()
+	for w := range n.applyC {
+		if w.restore != nil {
+			if err := restore(n.sm, n.snaps, *w.restore); err != nil {
+				n.fail(err)
+				continue
+			}
+			applied, term, snapAt = w.restore.Index, w.restore.Term, w.restore.Index
+		}
+		fi := 0
+		for _, e := range w.entries {
+			if e.Index <= applied {
+				continue // covered by a restored snapshot
+			}
+			var result any
+			if e.Type == raft.EntryNormal {
+				result = n.sm.Apply(e.Index, e.Data)
+			}
+			applied, term = e.Index, e.Term
+			for fi < len(w.futures) && w.futures[fi].index <= e.Index {
+				f := w.futures[fi]
+				fi++
+				if f.index == e.Index && f.term == e.Term {
+					f.complete(result, nil)
+				} else {
+					f.complete(nil, ErrDropped)
+				}
+			}
+		}
+		for _, f := range w.futures[fi:] {
+			f.complete(nil, ErrDropped)
+		}
+		n.applied.Store(applied)
+
+		waiting = append(waiting, w.reads...)
+		k := 0
+		for _, rw := range waiting {
+			if rw.index <= applied {
+				for _, r := range rw.reqs {
+					r.complete(nil)
+				}
+				continue
+			}
+			waiting[k] = rw
+			k++
+		}
+		clear(waiting[k:])
+		waiting = waiting[:k]
+
+		select {
+		case at := <-snapDone:
+			snapping = false
+			snapAt = max(snapAt, at)
+		default:
+		}
+		if every := n.cfg.SnapshotEntries; every > 0 && !snapping && applied >= snapAt+every {
+			if err := n.takeSnapshot(applied, term, snapDone); err != nil {
+				n.cfg.Logger.Error("snapshot failed", "node", n.id, "err", err)
+				snapAt = applied // try again after another interval
+			} else {
+				snapping = true
+			}
+		}
+	}
+}
+
+// takeSnapshot freezes the state machine at index (O(1), copy-on-write)
+// and writes it out on a goroutine while applies continue; when the file is
+// durable the loop compacts the log and the WAL.
+func (n *Node) takeSnapshot(index, term uint64, done chan<- uint64) error {
+	view, err := n.sm.Snapshot()
+	if err != nil {
+		return err
+	}
+	meta := raft.SnapshotMeta{Index: index, Term: term, Voters: append([]uint64(nil), n.cfg.Raft.Voters...)}
+	n.snapWG.Add(1)
+	go func() {
+		defer n.snapWG.Done()
+		defer view.Release()
+		err := n.writeSnapshot(meta, view)
+		if err != nil {
+			n.cfg.Logger.Error("writing snapshot", "node", n.id, "index", index, "err", err)
+		}
+		done <- index
+		if err == nil {
+			select {
+			case n.compactC <- meta:
+			case <-n.stopC:
+			}
+		}
+	}()
+	return nil
+}
+
+func (n *Node) writeSnapshot(meta raft.SnapshotMeta, view SnapshotView) error {
+	w, err := n.snaps.Create(meta)
+	if err != nil {
+		return err
+	}
+	if _, err := view.WriteTo(w); err != nil {
+		w.Abort()
+		return fmt.Errorf("serializing: %w", err)
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	n.stats.SnapshotsTaken.Add(1)
+	return nil
+}

@@ -1,0 +1,353 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/raftbench/raftbench/raft"
+	"github.com/raftbench/raftbench/raft/transport"
+)
+
+// network abstracts the transports the cluster tests run over.
+type network interface {
+	join(id uint64, h transport.Handler) transport.Transport
+	partition(groups ...[]uint64)
+	heal()
+	close()
+}
+
+type testCluster struct {
+	t     testing.TB
+	net   network
+	base  string
+	cfg   func(id uint64) Config
+	nodes map[uint64]*Node
+	trs   map[uint64]transport.Transport
+	sms   map[uint64]*listSM
+	ids   []uint64
+}
+
+func testRaftConfig(id uint64, ids []uint64) raft.Config {
+	return raft.Config{ID: id, Voters: ids,
+		ElectionTimeoutMin: 100 * time.Millisecond, ElectionTimeoutMax: 200 * time.Millisecond,
+		HeartbeatInterval: 20 * time.Millisecond}
+}
+
+func newTestCluster(t testing.TB, size int, net network, tune func(*Config)) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, net: net, base: t.TempDir(), nodes: map[uint64]*Node{},
+		trs: map[uint64]transport.Transport{}, sms: map[uint64]*listSM{}}
+	for i := 1; i <= size; i++ {
+		c.ids = append(c.ids, uint64(i))
+	}
+	c.cfg = func(id uint64) Config {
+		cfg := Config{Raft: testRaftConfig(id, c.ids), Seed: 7, Dir: filepath.Join(c.base, fmt.Sprint(id)), NoSync: true}
+		if tune != nil {
+			tune(&cfg)
+		}
+		return cfg
+	}
+	for _, id := range c.ids {
+		c.start(id)
+	}
+	t.Cleanup(func() {
+		for _, id := range c.ids {
+			c.stop(id)
+		}
+		net.close()
+	})
+	return c
+}
+
+// start opens node id from its directory (a restart if it ran before).
+func (c *testCluster) start(id uint64) {
+	c.t.Helper()
+	cfg := c.cfg(id)
+	sm := &listSM{}
+	if cfg.StateMachine == nil {
+		cfg.StateMachine = sm
+	}
+	n, err := Open(cfg)
+	if err != nil {
+		c.t.Fatalf("open node %d: %v", id, err)
+	}
+	tr := c.net.join(id, n.Handler())
+	n.Start(tr)
+	c.nodes[id], c.trs[id], c.sms[id] = n, tr, sm
+}
+
+func (c *testCluster) stop(id uint64) {
+	if n := c.nodes[id]; n != nil {
+		if err := n.Stop(); err != nil {
+			c.t.Errorf("stop node %d: %v", id, err)
+		}
+		c.trs[id].Close()
+		delete(c.nodes, id)
+	}
+}
+
+// leader waits until one running node leads and every running node
+// agrees on it.
+func (c *testCluster) leader() *Node {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var lead uint64
+		agreed := true
+		for _, n := range c.nodes {
+			st := n.Status()
+			if st.Role == raft.Leader {
+				lead = n.ID()
+			}
+			if st.Leader == raft.None {
+				agreed = false
+			}
+		}
+		if lead != raft.None && agreed {
+			for _, n := range c.nodes {
+				if n.Status().Leader != lead {
+					agreed = false
+				}
+			}
+			if agreed {
+				return c.nodes[lead]
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var sts []raft.Status
+	for _, n := range c.nodes {
+		sts = append(sts, n.Status())
+	}
+	c.t.Fatalf("no agreed leader within 10s: %+v", sts)
+	return nil
+}
+
+// propose writes values through whoever leads, retrying on redirects.
+func (c *testCluster) propose(values ...string) {
+	c.t.Helper()
+	for _, v := range values {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		for {
+			_, err := c.leader().Apply(ctx, []byte(v))
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				c.t.Fatalf("proposal %q: %v", v, err)
+			}
+			if !errors.Is(err, raft.ErrNotLeader) && !errors.Is(err, ErrDropped) {
+				c.t.Fatalf("proposal %q: %v", v, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}
+}
+
+// waitApplied waits until node id's state machine holds want values.
+func (c *testCluster) waitApplied(id uint64, want int) {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(c.sms[id].items()) < want {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("node %d applied %d values, want %d", id, len(c.sms[id].items()), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// checkSame checks that every running node holds exactly the values.
+func (c *testCluster) checkSame(values []string) {
+	c.t.Helper()
+	for id := range c.nodes {
+		c.waitApplied(id, len(values))
+		got := c.sms[id].items()
+		if len(got) != len(values) {
+			c.t.Fatalf("node %d holds %d values, want %d", id, len(got), len(values))
+		}
+		for i, v := range values {
+			if string(got[i]) != v {
+				c.t.Fatalf("node %d value %d = %q, want %q", id, i, got[i], v)
+			}
+		}
+	}
+}
+
+func values(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	return out
+}
+
+func forEachNet(t *testing.T, f func(t *testing.T, net func() network)) {
+	t.Helper()
+	t.Run("mem", func(t *testing.T) { f(t, newMemNet) })
+	t.Run("tcp", func(t *testing.T) { f(t, func() network { return newTCPNet(t) }) })
+}
+
+func TestCommitAndRestartWholeCluster(t *testing.T) {
+	forEachNet(t, func(t *testing.T, net func() network) {
+		c := newTestCluster(t, 3, net(), nil)
+		vals := values("a", 50)
+		c.propose(vals...)
+		c.checkSame(vals)
+		for _, id := range c.ids {
+			c.stop(id)
+		}
+		for _, id := range c.ids {
+			c.start(id)
+		}
+		c.leader()
+		more := append(vals, values("b", 10)...)
+		c.propose(more[len(vals):]...)
+		c.checkSame(more)
+	})
+}
+
+func TestLeaderCrashAndRecovery(t *testing.T) {
+	forEachNet(t, func(t *testing.T, net func() network) {
+		c := newTestCluster(t, 5, net(), nil)
+		vals := values("a", 20)
+		c.propose(vals...)
+		old := c.leader().ID()
+		c.stop(old)
+		if l := c.leader().ID(); l == old {
+			t.Fatalf("stopped leader %d still leads", old)
+		}
+		vals = append(vals, values("b", 20)...)
+		c.propose(vals[20:]...)
+		c.start(old)
+		c.checkSame(vals)
+	})
+}
+
+func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
+	forEachNet(t, func(t *testing.T, net func() network) {
+		c := newTestCluster(t, 3, net(), func(cfg *Config) {
+			cfg.SnapshotEntries = 40
+			cfg.TrailingEntries = 10
+		})
+		lead := c.leader().ID()
+		var lagger uint64
+		for _, id := range c.ids {
+			if id != lead {
+				lagger = id
+				break
+			}
+		}
+		vals := values("a", 10)
+		c.propose(vals...)
+		c.checkSame(vals)
+		c.stop(lagger)
+		vals = append(vals, values("b", 300)...)
+		c.propose(vals[10:]...)
+		// The leader's log no longer reaches back to what the lagger has.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if _, ok, _ := c.nodes[lead].snaps.Latest(); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("leader took no snapshot")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		c.start(lagger)
+		c.checkSame(vals)
+		if got := c.nodes[lagger].Stats().SnapshotsReceived.Load(); got == 0 {
+			t.Errorf("node %d caught up without receiving a snapshot", lagger)
+		}
+		if got := c.nodes[lead].Stats().SnapshotsSent.Load(); got == 0 {
+			t.Errorf("leader %d sent no snapshot", lead)
+		}
+		// Restart it again: snapshot + WAL tail.
+		c.stop(lagger)
+		c.start(lagger)
+		c.checkSame(vals)
+	})
+}
+
+// A follower with a slow disk is outvoted: the fast quorum commits.
+func TestSlowFollowerDiskDoesNotSlowCommits(t *testing.T) {
+	const slow = 300 * time.Millisecond
+	c := newTestCluster(t, 3, newMemNet(), nil)
+	lead := c.leader().ID()
+	var slowID uint64
+	for _, id := range c.ids {
+		if id != lead {
+			slowID = id
+		}
+	}
+	c.stop(slowID)
+	cfg := c.cfg
+	c.cfg = func(id uint64) Config {
+		x := cfg(id)
+		if id == slowID {
+			x.DiskDelay = func() time.Duration { return slow }
+		}
+		return x
+	}
+	c.start(slowID)
+	c.leader()
+	start := time.Now()
+	c.propose(values("a", 20)...)
+	if took := time.Since(start); took > 20*slow/4 {
+		t.Errorf("20 sequential proposals took %v with one slow follower (%v per sync)", took, slow)
+	}
+}
+
+// A leader cut off from the majority can complete neither a write nor a
+// ReadIndex read.
+func TestPartitionedLeaderCannotWriteOrRead(t *testing.T) {
+	net := newMemNet()
+	c := newTestCluster(t, 3, net, nil)
+	old := c.leader()
+	c.propose("before")
+	var rest []uint64
+	for _, id := range c.ids {
+		if id != old.ID() {
+			rest = append(rest, id)
+		}
+	}
+	net.partition([]uint64{old.ID()}, rest)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := old.Apply(ctx, []byte("lost")); err == nil {
+		t.Fatalf("partitioned leader completed a write")
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	if err := old.ReadIndex(ctx2); err == nil {
+		t.Fatalf("partitioned leader completed a ReadIndex read")
+	}
+	net.heal()
+	c.propose("after")
+	c.checkSame([]string{"before", "after"})
+}
+
+func TestReads(t *testing.T) {
+	c := newTestCluster(t, 3, newMemNet(), func(cfg *Config) { cfg.Raft.CheckQuorum = true })
+	lead := c.leader()
+	c.propose("x", "y")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, n := range c.nodes {
+		if err := n.ReadIndex(ctx); err != nil {
+			t.Fatalf("ReadIndex on %d: %v", n.ID(), err)
+		}
+		// Once ReadIndex returns, the local state holds every earlier write.
+		if got := len(c.sms[n.ID()].items()); got < 2 {
+			t.Errorf("node %d: %d values visible after ReadIndex, want 2", n.ID(), got)
+		}
+	}
+	if err := lead.LeaseRead(ctx); err != nil {
+		t.Fatalf("LeaseRead on the leader: %v", err)
+	}
+}

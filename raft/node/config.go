@@ -1,0 +1,74 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/raftbench/raftbench/raft"
+)
+
+// Config configures a node. Every dependency is explicit.
+type Config struct {
+	// Raft configures the protocol core (ID, Voters, timeouts, PreVote,
+	// CheckQuorum, batching and pipelining limits). Rand may be nil: it is
+	// then seeded from Seed and the node id.
+	Raft raft.Config
+	// Seed seeds the election timeouts when Raft.Rand is nil.
+	Seed uint64
+	// Dir holds the node's durable state: Dir/wal and Dir/snap.
+	Dir string
+	// NoSync skips fdatasync: faster, and not durable across a machine
+	// crash (a process crash still loses nothing written).
+	NoSync bool
+	// DiskDelay, if set, is added to every group commit (after the sync):
+	// experiments use it to model slower disks, tests a slow follower.
+	DiskDelay func() time.Duration
+	// StateMachine is the application.
+	StateMachine StateMachine
+
+	// SnapshotEntries takes a snapshot every that many applied entries (0:
+	// never). TrailingEntries entries behind a snapshot stay in the log for
+	// followers that lag a little (default SnapshotEntries/4), so that a
+	// short lag does not cost a whole snapshot transfer.
+	SnapshotEntries uint64
+	TrailingEntries uint64
+
+	// MaxProposalBatch bounds the proposals drained into one append
+	// (default 4096). ProposalQueue is the proposal channel's capacity
+	// (default 8192): a full queue blocks proposers (back-pressure).
+	MaxProposalBatch int
+	ProposalQueue    int
+
+	// Logger receives the node's events. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c *Config) validate() error {
+	if c.Dir == "" {
+		return errors.New("node: Config.Dir is required")
+	}
+	if c.StateMachine == nil {
+		return errors.New("node: Config.StateMachine is required")
+	}
+	if c.Raft.ID == raft.None {
+		return errors.New("node: Config.Raft.ID is required")
+	}
+	if c.SnapshotEntries > 0 && c.TrailingEntries == 0 {
+		c.TrailingEntries = c.SnapshotEntries / 4
+	}
+	if c.MaxProposalBatch <= 0 {
+		c.MaxProposalBatch = 4096
+	}
+	if c.ProposalQueue <= 0 {
+		c.ProposalQueue = 8192
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxProposalBatch > c.ProposalQueue {
+		return fmt.Errorf("node: MaxProposalBatch %d above ProposalQueue %d", c.MaxProposalBatch, c.ProposalQueue)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package node
+
+import (
+	"context"
+	"errors"
+)
+
+var (
+	// ErrStopped is returned for work the node could not finish because it
+	// stopped.
+	ErrStopped = errors.New("node: stopped")
+	// ErrDropped means a proposal was lost: its entry was replaced by
+	// another leader's before it committed. Retrying is safe only if the
+	// command is idempotent (client sessions make it so).
+	ErrDropped = errors.New("node: proposal dropped by a leadership change")
+	// ErrReadFailed means a linearizable read could not be confirmed
+	// (leadership changed, or no answer in time); retry it.
+	ErrReadFailed = errors.New("node: read not confirmed")
+)
+
+// Future is the pending result of a proposal. Each proposal allocates one
+// (with its channel): it is the client's handle and cannot be shared.
+type Future struct {
+	done   chan struct{}
+	index  uint64
+	term   uint64
+	result any
+	err    error
+}
+
+func newFuture() *Future { return &Future{done: make(chan struct{})} }
+
+func (f *Future) complete(result any, err error) {
+	f.result, f.err = result, err
+	close(f.done)
+}
+
+// Done is closed when the result is known.
+func (f *Future) Done() <-chan struct{} { return f.done }
+
+// Wait returns the state machine's result for the entry, once applied.
+func (f *Future) Wait(ctx context.Context) (any, error) {
+	select {
+	case <-f.done:
+		return f.result, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Index is the log index the proposal was given (0 if refused).
+func (f *Future) Index() uint64 {
+	select {
+	case <-f.done:
+	default:
+	}
+	return f.index
+}
+
+// readRequest waits until the local state machine may serve a
+// linearizable read.
+type readRequest struct {
+	done  chan struct{}
+	lease bool
+	err   error
+}
+
+func (r *readRequest) complete(err error) {
+	r.err = err
+	close(r.done)
+}

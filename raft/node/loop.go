@@ -1,0 +1,324 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/raftbench/raftbench/raft"
+)
+
+// msgCampaign is a local request on recvC (never sent on the network).
+const msgCampaign raft.MessageType = 255
+
+// readBatch is the reads that share one ReadIndex request.
+type readBatch struct {
+	reqs  []*readRequest
+	asked time.Duration
+}
+
+// run is the event loop: the only goroutine that touches the core.
+func (n *Node) run() {
+	defer close(n.loopDone)
+	var (
+		core    = n.core
+		timer   = time.NewTimer(max(n.core.NextDeadline()-n.now(), 0))
+		futures = map[uint64]*Future{} // proposals not yet handed to apply
+		reads   = map[uint64]*readBatch{}
+		readSeq uint64
+		batch   = make([][]byte, 0, n.cfg.MaxProposalBatch)
+		futs    = make([]*Future, 0, n.cfg.MaxProposalBatch)
+	)
+	defer func() {
+		timer.Stop()
+		for _, f := range futures {
+			f.complete(nil, ErrStopped)
+		}
+		for _, b := range reads {
+			for _, r := range b.reqs {
+				r.complete(ErrStopped)
+			}
+		}
+		close(n.diskC)
+		close(n.applyC)
+	}()
+	for {
+		now := n.now()
+		select {
+		case <-n.stopC:
+			return
+
+		case <-timer.C:
+			core.Tick(now)
+			// Reads whose answer never came (a forwarded request lost, a
+			// leader cut off) fail after two election timeouts.
+			for id, b := range reads {
+				if now-b.asked > 2*n.cfg.Raft.ElectionTimeoutMax {
+					for _, r := range b.reqs {
+						r.complete(ErrReadFailed)
+					}
+					delete(reads, id)
+				}
+			}
+
+		case p := <-n.propC:
+			// Drain every waiting proposal into one append.
+			batch, futs = append(batch[:0], p.data), append(futs[:0], p.fut)
+		drain:
+			for len(batch) < n.cfg.MaxProposalBatch {
+				select {
+				case p := <-n.propC:
+					batch, futs = append(batch, p.data), append(futs, p.fut)
+				default:
+					break drain
+				}
+			}
+			first, _, err := core.Propose(now, batch...)
+			term := core.Term()
+			for i, f := range futs {
+				if err != nil {
+					f.complete(nil, err)
+					continue
+				}
+				f.index, f.term = first+uint64(i), term
+				futures[f.index] = f
+			}
+			clear(futs)
+
+		case r := <-n.readC:
+			readSeq++
+			n.handleReads(core, now, r, reads, readSeq)
+
+		case msgs := <-n.recvC:
+			n.step(core, now, msgs)
+			// Take whatever else arrived: one Ready for many messages.
+			for more := true; more; {
+				select {
+				case msgs := <-n.recvC:
+					n.step(core, now, msgs)
+				default:
+					more = false
+				}
+			}
+
+		case <-n.persisted.notify:
+			core.Persisted(now, n.persisted.take())
+
+		case res := <-n.snapDoneC:
+			core.ReportSnapshot(now, res.to, res.failed)
+
+		case meta := <-n.compactC:
+			// A snapshot is durable: drop the log behind it, keeping a
+			// trailing window for followers that lag a little.
+			if meta.Index > n.cfg.TrailingEntries {
+				_ = core.Compact(meta.Index - n.cfg.TrailingEntries)
+			}
+			n.diskC <- diskWork{walSnap: &meta}
+		}
+
+		n.handleReady(core, now, futures, reads)
+		st := core.Status()
+		n.status.Store(&st)
+		d := core.NextDeadline() - n.now()
+		timer.Reset(max(d, 0))
+	}
+}
+
+func (n *Node) step(core *raft.Raft, now time.Duration, msgs []raft.Message) {
+	for _, m := range msgs {
+		if m.Type == msgCampaign {
+			core.Campaign(now)
+			continue
+		}
+		if err := core.Step(now, m); err != nil {
+			n.cfg.Logger.Warn("refused message", "node", n.id, "err", err)
+		}
+	}
+}
+
+// handleReads takes every waiting read: lease reads that the lease covers
+// are answered at once; the rest share one ReadIndex request.
+func (n *Node) handleReads(core *raft.Raft, now time.Duration, r *readRequest, reads map[uint64]*readBatch, seq uint64) {
+	b := &readBatch{asked: now}
+	var leased []*readRequest
+	leaseIndex, leaseOK := uint64(0), false
+	add := func(r *readRequest) {
+		if r.lease {
+			if !leaseOK {
+				leaseIndex, leaseOK = core.LeaseRead(now)
+			}
+			if leaseOK {
+				leased = append(leased, r)
+				return
+			}
+		}
+		b.reqs = append(b.reqs, r)
+	}
+	add(r)
+	for more := true; more; {
+		select {
+		case r := <-n.readC:
+			add(r)
+		default:
+			more = false
+		}
+	}
+	if len(leased) > 0 {
+		n.applyC <- applyWork{reads: []readWait{{index: leaseIndex, reqs: leased}}}
+	}
+	if len(b.reqs) == 0 {
+		return
+	}
+	ctx := binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq)
+	if err := core.ReadIndex(now, ctx); err != nil {
+		for _, r := range b.reqs {
+			r.complete(err)
+		}
+		return
+	}
+	reads[seq] = b
+}
+
+// handleReady carries out the core's output: messages now, the write to
+// the disk goroutine (which sends the messages that wait for it), committed
+// entries and read points to the apply goroutine.
+func (n *Node) handleReady(core *raft.Raft, now time.Duration, futures map[uint64]*Future, reads map[uint64]*readBatch) {
+	for core.HasReady() {
+		rd := core.Ready()
+		if len(rd.Messages) > 0 {
+			n.send(rd.Messages)
+		}
+		if rd.MustPersist() || len(rd.MessagesAfterPersist) > 0 {
+			n.diskC <- diskWork{
+				hard: rd.HardState, entries: rd.Entries, snap: rd.Snapshot, mark: rd.Mark,
+				persist: rd.MustPersist(), after: rd.MessagesAfterPersist,
+			}
+		}
+		var w applyWork
+		if rd.Snapshot != nil {
+			meta := rd.Snapshot.Meta
+			w.restore = &meta
+			// Proposals covered by the snapshot were applied elsewhere; the
+			// results are not ours to give.
+			for i, f := range futures {
+				if i <= meta.Index {
+					f.complete(nil, ErrDropped)
+					delete(futures, i)
+				}
+			}
+		}
+		if len(rd.CommittedEntries) > 0 {
+			w.entries = rd.CommittedEntries
+			for _, e := range rd.CommittedEntries {
+				if f, ok := futures[e.Index]; ok {
+					w.futures = append(w.futures, f)
+					delete(futures, e.Index)
+				}
+			}
+		}
+		for _, rs := range rd.ReadStates {
+			seq := binary.BigEndian.Uint64(rs.Context)
+			b, ok := reads[seq]
+			if !ok {
+				continue // answered twice (a duplicated message) or expired
+			}
+			delete(reads, seq)
+			if rs.Index == 0 {
+				for _, r := range b.reqs {
+					r.complete(ErrReadFailed)
+				}
+				continue
+			}
+			w.reads = append(w.reads, readWait{index: rs.Index, reqs: b.reqs})
+		}
+		if w.restore != nil || len(w.entries) > 0 || len(w.reads) > 0 {
+			n.applyC <- w
+		}
+	}
+}
+
+// send hands messages to the transport; snapshots go to a sender
+// goroutine that streams the newest snapshot file.
+func (n *Node) send(msgs []raft.Message) {
+	k := 0
+	for _, m := range msgs {
+		if m.Type == raft.MsgSnap {
+			n.sendSnapshot(m)
+			continue
+		}
+		msgs[k] = m
+		k++
+	}
+	if k > 0 {
+		n.tr.Send(msgs[:k])
+	}
+}
+
+type snapResult struct {
+	to     uint64
+	failed bool
+}
+
+func (n *Node) sendSnapshot(m raft.Message) {
+	n.snapWG.Add(1)
+	go func() {
+		defer n.snapWG.Done()
+		err := n.streamSnapshot(m)
+		if err == nil {
+			n.stats.SnapshotsSent.Add(1)
+		}
+		if err != nil {
+			n.cfg.Logger.Warn("snapshot transfer failed", "node", n.id, "to", m.To, "err", err)
+		}
+		select {
+		case n.snapDoneC <- snapResult{to: m.To, failed: err != nil}:
+		case <-n.stopC:
+		}
+	}()
+}
+
+// streamSnapshot sends the newest snapshot file. It may be newer than the
+// compaction point the core named: the follower answers with the index it
+// installed, which is what the leader's progress needs.
+func (n *Node) streamSnapshot(m raft.Message) error {
+	meta, ok, err := n.snaps.Latest()
+	if err != nil {
+		return err
+	}
+	if !ok || meta.Index < m.Snapshot.Meta.Index {
+		return errors.New("no snapshot file covers the compaction point")
+	}
+	body, _, err := n.snaps.OpenSnapshot(meta)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	m.Snapshot = &raft.Snapshot{Meta: meta}
+	return n.tr.SendSnapshot(n.snapCtx, m, body)
+}
+
+// persistedMark hands the newest durable mark from the disk goroutine to
+// the loop without ever blocking the disk: marks are monotonic, so only the
+// latest matters.
+type persistedMark struct {
+	mu     sync.Mutex
+	mark   raft.PersistMark
+	notify chan struct{}
+}
+
+func (p *persistedMark) set(m raft.PersistMark) {
+	p.mu.Lock()
+	p.mark = m
+	p.mu.Unlock()
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (p *persistedMark) take() raft.PersistMark {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mark
+}

@@ -1,0 +1,340 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/raftbench/raftbench/raft"
+	"github.com/raftbench/raftbench/raft/snap"
+	"github.com/raftbench/raftbench/raft/transport"
+	"github.com/raftbench/raftbench/raft/wal"
+)
+
+// Node runs one Raft core with its disk, network and state machine. Create
+// it with Open, connect a transport with Start, stop it with Stop.
+type Node struct {
+	cfg   Config
+	id    uint64
+	core  *raft.Raft // owned by the event loop once started
+	wal   *wal.WAL   // owned by the disk goroutine once started
+	snaps *snap.Store
+	sm    StateMachine
+	tr    transport.Transport
+	start time.Time // the zero of the core's clock
+
+	propC     chan proposal
+	readC     chan *readRequest
+	recvC     chan []raft.Message
+	diskC     chan diskWork
+	applyC    chan applyWork
+	snapDoneC chan snapResult
+	compactC  chan raft.SnapshotMeta
+	persisted persistedMark
+
+	stopC    chan struct{}
+	stopOnce sync.Once
+	loopDone chan struct{}
+	wg       sync.WaitGroup // disk and apply goroutines
+	snapWG   sync.WaitGroup // snapshot senders and writers
+	snapCtx  context.Context
+	snapStop context.CancelFunc
+
+	status  atomic.Pointer[raft.Status]
+	applied atomic.Uint64
+	stats   Stats
+	err     atomic.Pointer[error] // the first fatal error (disk)
+}
+
+type proposal struct {
+	data []byte
+	fut  *Future
+}
+
+// Open recovers a node from cfg.Dir (or creates it): the newest snapshot is
+// restored into the state machine and the log after it is read from the
+// WAL. The node does nothing until Start.
+func Open(cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	snaps, err := snap.Open(filepath.Join(cfg.Dir, "snap"), snap.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	w, st, err := wal.Open(filepath.Join(cfg.Dir, "wal"), wal.Options{NoSync: cfg.NoSync, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	snapMeta, haveSnap, err := snaps.Latest()
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	if haveSnap {
+		if err := restore(cfg.StateMachine, snaps, snapMeta); err != nil {
+			w.Close()
+			return nil, err
+		}
+		if st, err = reconcile(st, snapMeta); err != nil {
+			w.Close()
+			return nil, err
+		}
+	} else if st.Snapshot.Index > 0 {
+		w.Close()
+		return nil, fmt.Errorf("node: the WAL is compacted through index %d but %s holds no readable snapshot", st.Snapshot.Index, filepath.Join(cfg.Dir, "snap"))
+	}
+	rc := cfg.Raft
+	if rc.Rand == nil {
+		rc.Rand = rand.New(rand.NewPCG(cfg.Seed, rc.ID))
+	}
+	if rc.Logger == nil {
+		rc.Logger = cfg.Logger
+	}
+	n := &Node{
+		cfg: cfg, id: rc.ID, wal: w, snaps: snaps, sm: cfg.StateMachine,
+		start:     time.Now(),
+		propC:     make(chan proposal, cfg.ProposalQueue),
+		readC:     make(chan *readRequest, 1024),
+		recvC:     make(chan []raft.Message, 4096),
+		diskC:     make(chan diskWork, 256),
+		applyC:    make(chan applyWork, 256),
+		snapDoneC: make(chan snapResult, 16),
+		compactC:  make(chan raft.SnapshotMeta, 4),
+		stopC:     make(chan struct{}),
+		loopDone:  make(chan struct{}),
+	}
+	n.persisted.notify = make(chan struct{}, 1)
+	n.snapCtx, n.snapStop = context.WithCancel(context.Background())
+	core, err := raft.New(rc, st, 0)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n.core = core
+	n.applied.Store(st.Snapshot.Index)
+	s := core.Status()
+	n.status.Store(&s)
+	return n, nil
+}
+
+// restore loads a snapshot into the state machine.
+func restore(sm StateMachine, snaps *snap.Store, meta raft.SnapshotMeta) error {
+	rc, _, err := snaps.OpenSnapshot(meta)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := sm.Restore(rc); err != nil {
+		return fmt.Errorf("node: restoring snapshot %d: %w", meta.Index, err)
+	}
+	// The payload's checksum is verified at EOF: read to the end even if
+	// Restore stopped early.
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("node: restoring snapshot %d: %w", meta.Index, err)
+	}
+	return nil
+}
+
+// reconcile joins the newest snapshot file and the WAL. The WAL's own
+// compaction marker may be older than the snapshot (the marker is written
+// after the file is durable); its entries then continue the snapshot only
+// if it holds the snapshot's last entry with the same term.
+func reconcile(st raft.State, s raft.SnapshotMeta) (raft.State, error) {
+	if st.Snapshot.Index > s.Index {
+		return st, fmt.Errorf("node: the WAL is compacted through index %d, past the newest readable snapshot %d", st.Snapshot.Index, s.Index)
+	}
+	var ents []raft.Entry
+	for i, e := range st.Entries {
+		if e.Index == s.Index {
+			if e.Term == s.Term {
+				ents = st.Entries[i+1:]
+			}
+			break
+		}
+		if e.Index > s.Index { // the WAL starts after the snapshot: contiguous
+			if i == 0 && e.Index == s.Index+1 {
+				ents = st.Entries
+			}
+			break
+		}
+	}
+	st.Snapshot = s
+	st.Entries = ents
+	return st, nil
+}
+
+// Start connects the transport and starts the node's goroutines.
+func (n *Node) Start(tr transport.Transport) {
+	n.tr = tr
+	n.wg.Add(2)
+	go n.diskLoop()
+	go n.applyLoop()
+	go n.run()
+}
+
+// Handler is what the transport delivers to.
+func (n *Node) Handler() transport.Handler { return (*handler)(n) }
+
+// now is the core's clock: monotonic time since Open.
+func (n *Node) now() time.Duration { return time.Since(n.start) }
+
+// ID is the node's id.
+func (n *Node) ID() uint64 { return n.id }
+
+// Status is a recent copy of the core's figures (updated by the event loop
+// after every batch of inputs).
+func (n *Node) Status() raft.Status {
+	s := *n.status.Load()
+	s.Applied = n.applied.Load()
+	return s
+}
+
+// Propose submits data and returns a future for the state machine's result.
+// A full proposal queue blocks until ctx is done.
+func (n *Node) Propose(ctx context.Context, data []byte) *Future {
+	f := newFuture()
+	select {
+	case n.propC <- proposal{data: data, fut: f}:
+	case <-ctx.Done():
+		f.complete(nil, ctx.Err())
+	case <-n.stopC:
+		f.complete(nil, ErrStopped)
+	}
+	return f
+}
+
+// Apply proposes data and waits for its result.
+func (n *Node) Apply(ctx context.Context, data []byte) (any, error) {
+	return n.Propose(ctx, data).Wait(ctx)
+}
+
+// ReadIndex waits until the local state machine reflects every write
+// committed before the call (a linearizable read point, confirmed by a
+// heartbeat round of the leader). On a follower the leader confirms it.
+func (n *Node) ReadIndex(ctx context.Context) error { return n.read(ctx, false) }
+
+// LeaseRead is ReadIndex without the heartbeat round when this node is a
+// leader holding a valid lease (CheckQuorum only; see package raft for the
+// clock assumption). Otherwise it falls back to ReadIndex.
+func (n *Node) LeaseRead(ctx context.Context) error { return n.read(ctx, true) }
+
+func (n *Node) read(ctx context.Context, lease bool) error {
+	r := &readRequest{done: make(chan struct{}), lease: lease}
+	select {
+	case n.readC <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.stopC:
+		return ErrStopped
+	}
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats counts the node's work.
+type Stats struct {
+	SnapshotsTaken    atomic.Uint64
+	SnapshotsSent     atomic.Uint64
+	SnapshotsReceived atomic.Uint64
+	GroupCommits      atomic.Uint64 // syncs of the WAL
+	EntriesWritten    atomic.Uint64
+	MessagesDropped   atomic.Uint64 // dropped because the loop was behind
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() *Stats { return &n.stats }
+
+// Campaign makes the node start an election now.
+func (n *Node) Campaign() {
+	select {
+	case n.recvC <- []raft.Message{{Type: msgCampaign}}:
+	case <-n.stopC:
+	}
+}
+
+// Err is the fatal error that stopped the node, if any.
+func (n *Node) Err() error {
+	if p := n.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (n *Node) fail(err error) {
+	n.err.CompareAndSwap(nil, &err)
+	n.cfg.Logger.Error("node stopping", "node", n.id, "err", err)
+	go n.Stop()
+}
+
+// Stop stops the node: the event loop exits, queued writes are finished,
+// outstanding proposals and reads fail with ErrStopped, files are closed.
+// It does not close the transport.
+func (n *Node) Stop() error {
+	n.stopOnce.Do(func() {
+		close(n.stopC)
+		n.snapStop()
+		if n.tr == nil { // never started
+			n.wal.Close()
+			return
+		}
+		<-n.loopDone
+		n.snapWG.Wait()
+		n.wg.Wait()
+		n.wal.Close()
+	})
+	return n.Err()
+}
+
+// handler receives from the transport on its goroutines.
+type handler Node
+
+func (h *handler) Deliver(msgs []raft.Message) {
+	n := (*Node)(h)
+	select {
+	case n.recvC <- msgs:
+	case <-n.stopC:
+	default:
+		// The loop is far behind: drop, as a lossy network would. Raft
+		// retries; blocking here would stall the peer's connection.
+		n.stats.MessagesDropped.Add(uint64(len(msgs)))
+	}
+}
+
+// HandleSnapshot stores an incoming snapshot (temp file, fsync, rename)
+// before the core hears of it, so that by the time the core asks to restore
+// it the file is durable.
+func (h *handler) HandleSnapshot(m raft.Message, body io.Reader) error {
+	n := (*Node)(h)
+	if m.Snapshot == nil {
+		return fmt.Errorf("node %d: MsgSnap from %d without snapshot metadata", n.id, m.From)
+	}
+	w, err := n.snaps.Create(m.Snapshot.Meta)
+	if err != nil {
+		return err
+	}
+	defer w.Abort() // no-op after Commit
+	if _, err := io.Copy(w, body); err != nil {
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	n.stats.SnapshotsReceived.Add(1)
+	m.Snapshot = &raft.Snapshot{Meta: m.Snapshot.Meta}
+	select {
+	case n.recvC <- []raft.Message{m}:
+		return nil
+	case <-n.stopC:
+		return ErrStopped
+	}
+}
