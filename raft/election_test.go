@@ -483,8 +483,9 @@ func TestStaleLeaderToldNewTerm(t *testing.T) {
 	cfg := testConfig(1, ids(3))
 	cfg.CheckQuorum = true
 	leader := newTestRaft(t, cfg, State{HardState: HardState{Term: 2}})
-	makeLeader(t, leader, 0)
-	step(t, leader, 0, Message{Type: MsgAppResp, From: 2, Term: 5})
+	at := cfg.ElectionTimeoutMin // past the boot lease, which refuses Campaign
+	makeLeader(t, leader, at)
+	step(t, leader, at, Message{Type: MsgAppResp, From: 2, Term: 5})
 	if leader.Role() != Follower || leader.Term() != 5 {
 		t.Errorf("stale leader after the answer: role=%v term=%d, want follower term 5", leader.Role(), leader.Term())
 	}

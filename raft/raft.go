@@ -179,10 +179,13 @@ func (r *Raft) NextDeadline() time.Duration {
 }
 
 // Campaign starts an election now (through PreVote when enabled), as if the
-// election timeout had elapsed. A leader ignores it.
+// election timeout had elapsed. A leader ignores it, and so, with
+// CheckQuorum, does a node in lease: it has answered a live leader within
+// ElectionTimeoutMin, and its own vote must not help elect another leader
+// while that leader may serve lease reads.
 func (r *Raft) Campaign(now time.Duration) {
 	r.advanceClock(now)
-	if r.role != Leader && r.isVoter() {
+	if r.role != Leader && r.isVoter() && !(r.cfg.CheckQuorum && r.inLease()) {
 		r.resetElectionTimer()
 		r.campaign()
 	}

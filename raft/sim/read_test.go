@@ -160,3 +160,23 @@ func TestReadIndexWithoutLeader(t *testing.T) {
 		t.Fatalf("ReadIndex with no leader known = %v, want ErrNotLeader", err)
 	}
 }
+
+// With CheckQuorum a node in lease refuses to campaign: its vote for itself
+// would help elect a second leader while the first may serve lease reads.
+func TestCampaignRefusedInLease(t *testing.T) {
+	c := readCluster(t, 5, true)
+	if err := c.RunFor(200 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	term := c.Node(1).Term()
+	c.Campaign(2)
+	if err := c.RunFor(50 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Node(2); r.Role() != raft.Follower || r.Term() != term {
+		t.Fatalf("node 2 in lease after Campaign: role %v term %d, want follower in term %d", r.Role(), r.Term(), term)
+	}
+	if _, ok := c.LeaseRead(1); !ok {
+		t.Fatalf("leader lost its lease")
+	}
+}
