@@ -19,7 +19,7 @@ import (
 // ratio of its median commit latency to the median of one fsync measured on
 // the same disk in the same run.
 func BenchmarkCommitTCP(b *testing.B) {
-	for _, proposers := range []int{1, 64, 512} {
+	for _, proposers := range []int{1, 64, 256, 1024} {
 		b.Run(fmt.Sprintf("proposers=%d", proposers), func(b *testing.B) {
 			benchCommit(b, proposers)
 		})
@@ -79,6 +79,15 @@ func benchCommit(b *testing.B, proposers int) {
 	b.ReportMetric(float64(q(0.5).Microseconds()), "p50-µs")
 	b.ReportMetric(float64(q(0.99).Microseconds()), "p99-µs")
 	b.ReportMetric(float64(fsyncP50.Microseconds()), "fsync-p50-µs")
+	var dropped, commits uint64
+	for _, n := range c.nodes {
+		dropped += n.Stats().MessagesDropped.Load()
+		commits += n.Stats().GroupCommits.Load()
+	}
+	b.ReportMetric(float64(commits)/float64(len(all)), "syncs/op")
+	if dropped > 0 {
+		b.Logf("messages dropped by busy loops: %d", dropped)
+	}
 	if proposers == 1 {
 		b.ReportMetric(float64(q(0.5))/float64(fsyncP50), "p50/fsync")
 	}

@@ -50,6 +50,17 @@ func (n *Node) run() {
 			return
 
 		case <-timer.C:
+			// Messages that arrived while the loop was busy come first: a
+			// heartbeat waiting in the channel must reset the election
+			// timer before the timer is allowed to fire.
+			for more := true; more; {
+				select {
+				case msgs := <-n.recvC:
+					n.step(core, now, msgs)
+				default:
+					more = false
+				}
+			}
 			core.Tick(now)
 			// Reads whose answer never came (a forwarded request lost, a
 			// leader cut off) fail after two election timeouts.
