@@ -42,10 +42,12 @@
 //     message that depends on it leaves. If a Ready has nothing to persist,
 //     its MessagesAfterPersist still wait for the earlier writes.
 //  4. Restores the state machine from Snapshot (if any), then applies
-//     CommittedEntries in order. Entries are handed for applying only once
-//     they are committed and durable on this node: a leader may commit
-//     through its followers before its own write completes (its own match
-//     index counts only after Persisted), and applies after that write.
+//     CommittedEntries in order. Committed entries are durable on a quorum,
+//     so they may be applied before this node's own write of them
+//     completes (a leader may commit through its followers while its own
+//     write is in flight: its own match index counts only after Persisted).
+//     A node that crashes first restarts from its durable state and learns
+//     them again.
 //
 // A crash loses whatever was not durable; the node restarts with New from
 // the durable State (hard state, snapshot, entries).

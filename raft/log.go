@@ -9,7 +9,7 @@ import (
 // index, with the watermarks the core tracks about it:
 //
 //	snapIndex <= applied <= committed <= lastIndex
-//	snapIndex <= persisted <= lastIndex, applied <= max(persisted, snapIndex)
+//	snapIndex <= persisted <= lastIndex
 //	unstable: first index not yet handed to the driver to persist
 //
 // Entries are never modified in place once written to the slice: truncation
@@ -236,10 +236,12 @@ func (l *raftLog) takeUnstable() []Entry {
 	return ents
 }
 
-// applyLimit is the highest index that may be applied: committed and durable
-// here. (A leader may commit an entry before its own write completes; it
-// applies it once the write does.)
-func (l *raftLog) applyLimit() uint64 { return min(l.committed, max(l.persisted, l.snapIndex)) }
+// applyLimit is the highest index that may be applied: the commit index.
+// A committed entry is durable on a quorum, so a node may apply it before
+// its own write of it completes: if it crashes first, it restarts from its
+// durable snapshot and log and learns the entry again. This keeps the
+// leader's own fsync off the path from commit to the client's answer.
+func (l *raftLog) applyLimit() uint64 { return l.committed }
 
 func (l *raftLog) hasToApply() bool { return l.applied < l.applyLimit() }
 

@@ -679,11 +679,14 @@ func (c *Cluster) maybeSnapshot(n *node) {
 	data := make([]byte, 8)
 	binary.LittleEndian.PutUint64(data, n.stateHash)
 	voters := append([]uint64(nil), n.core.Voters()[0]...)
-	// The durable log must still hold idx (it was applied, hence persisted).
-	k := int(idx - n.snap.Meta.Index)
-	if k > len(n.entries) {
+	// Entries may be applied before they are durable here (they are durable
+	// on a quorum). The simulated snapshot store compacts the durable log at
+	// once, so wait until the log durably holds idx, as the real node's
+	// ordering of writes guarantees.
+	if dt, ok := n.durableTerm(idx); !ok || dt != term {
 		return
 	}
+	k := int(idx - n.snap.Meta.Index)
 	n.snap = raft.Snapshot{Meta: raft.SnapshotMeta{Index: idx, Term: term, Voters: voters}, Data: data}
 	n.entries = append(make([]raft.Entry, 0, max(cap(n.entries), 2*(len(n.entries)-k))), n.entries[k:]...)
 	n.snapAt = idx
