@@ -69,6 +69,7 @@ type Raft struct {
 	bootedAt     time.Duration
 
 	msgs         []Message
+	msgsSpare    []Message // the array handed out by the previous Ready
 	msgsAfter    []Message
 	hardHanded   HardState // last hard state handed to the driver
 	snapToHand   *Snapshot

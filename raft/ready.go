@@ -17,7 +17,8 @@ type Ready struct {
 	Mark PersistMark
 
 	// Messages may be sent at once, in parallel with the write (the
-	// leader's appends and heartbeats, pre-votes).
+	// leader's appends and heartbeats, pre-votes). The slice is valid until
+	// the next call to Ready: send or copy the messages before that.
 	Messages []Message
 	// MessagesAfterPersist may be sent only when the write of this Ready
 	// and of every earlier Ready is durable (votes, vote requests,
@@ -59,7 +60,12 @@ func (r *Raft) Ready() Ready {
 	rd.Mark = PersistMark{Index: r.log.lastIndex(), Term: r.log.lastTerm()}
 	rd.CommittedEntries = r.log.takeToApply()
 	if len(r.msgs) > 0 {
-		rd.Messages, r.msgs = r.msgs, nil
+		// Double-buffered: Messages stay valid until the next call to
+		// Ready, then their array is reused (the driver sends, or copies,
+		// them before it gives the core another input). This saves an
+		// allocation per Ready on the leader's hot path.
+		rd.Messages = r.msgs
+		r.msgs, r.msgsSpare = r.msgsSpare[:0], r.msgs
 	}
 	if len(r.msgsAfter) > 0 {
 		rd.MessagesAfterPersist, r.msgsAfter = r.msgsAfter, nil

@@ -19,7 +19,7 @@ import (
 // ratio of its median commit latency to the median of one fsync measured on
 // the same disk in the same run.
 func BenchmarkCommitTCP(b *testing.B) {
-	for _, proposers := range []int{1, 64, 256, 1024} {
+	for _, proposers := range []int{1, 64, 256, 512, 1024} {
 		b.Run(fmt.Sprintf("proposers=%d", proposers), func(b *testing.B) {
 			benchCommit(b, proposers)
 		})
@@ -35,6 +35,9 @@ func benchCommit(b *testing.B, proposers int) {
 		cfg.StateMachine = &countSM{}
 		cfg.Raft.MaxInflightMsgs = 256
 		cfg.Raft.MaxEntriesPerMsg = 4096
+		// Snapshots bound the in-memory log (and the GC's work), as in
+		// any long-running deployment.
+		cfg.SnapshotEntries = 100_000
 	})
 	lead := c.leader()
 	data := make([]byte, 128)
