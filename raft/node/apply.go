@@ -31,6 +31,7 @@ func (n *Node) applyLoop() {
 		snapAt   = applied
 		snapping bool
 		snapDone = make(chan uint64, 1)
+		bytes    uint64 // entry data applied since the last snapshot
 	)
 	defer func() {
 		for _, rw := range waiting {
@@ -45,7 +46,7 @@ func (n *Node) applyLoop() {
 				n.fail(err)
 				continue
 			}
-			applied, term, snapAt = w.restore.Index, w.restore.Term, w.restore.Index
+			applied, term, snapAt, bytes = w.restore.Index, w.restore.Term, w.restore.Index, 0
 		}
 		fi := 0
 		for _, e := range w.entries {
@@ -55,6 +56,7 @@ func (n *Node) applyLoop() {
 			var result any
 			if e.Type == raft.EntryNormal {
 				result = n.sm.Apply(e.Index, e.Data)
+				bytes += uint64(len(e.Data))
 			}
 			applied, term = e.Index, e.Term
 			for fi < len(w.futures) && w.futures[fi].index <= e.Index {
@@ -93,7 +95,10 @@ func (n *Node) applyLoop() {
 			snapAt = max(snapAt, at)
 		default:
 		}
-		if every := n.cfg.SnapshotEntries; every > 0 && !snapping && applied >= snapAt+every {
+		byEntries := n.cfg.SnapshotEntries > 0 && applied >= snapAt+n.cfg.SnapshotEntries
+		byBytes := n.cfg.SnapshotBytes > 0 && bytes >= n.cfg.SnapshotBytes
+		if !snapping && applied > snapAt && (byEntries || byBytes) {
+			bytes = 0
 			if err := n.takeSnapshot(applied, term, snapDone); err != nil {
 				n.cfg.Logger.Error("snapshot failed", "node", n.id, "err", err)
 				snapAt = applied // try again after another interval

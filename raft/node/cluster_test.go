@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,6 +48,9 @@ func newTestCluster(t testing.TB, size int, net network, tune func(*Config)) *te
 	}
 	c.cfg = func(id uint64) Config {
 		cfg := Config{Raft: testRaftConfig(id, c.ids), Seed: 7, Dir: filepath.Join(c.base, fmt.Sprint(id)), NoSync: true}
+		if os.Getenv("NODE_DEBUG") != "" {
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
 		if tune != nil {
 			tune(&cfg)
 		}
@@ -264,8 +269,12 @@ func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
 		if got := c.nodes[lagger].Stats().SnapshotsReceived.Load(); got == 0 {
 			t.Errorf("node %d caught up without receiving a snapshot", lagger)
 		}
-		if got := c.nodes[lead].Stats().SnapshotsSent.Load(); got == 0 {
-			t.Errorf("leader %d sent no snapshot", lead)
+		var sent uint64
+		for _, n := range c.nodes {
+			sent += n.Stats().SnapshotsSent.Load()
+		}
+		if sent == 0 {
+			t.Errorf("no node sent a snapshot")
 		}
 		// Restart it again: snapshot + WAL tail.
 		c.stop(lagger)
@@ -276,8 +285,12 @@ func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
 
 // A follower with a slow disk is outvoted: the fast quorum commits.
 func TestSlowFollowerDiskDoesNotSlowCommits(t *testing.T) {
+	forEachNet(t, testSlowFollowerDisk)
+}
+
+func testSlowFollowerDisk(t *testing.T, net func() network) {
 	const slow = 300 * time.Millisecond
-	c := newTestCluster(t, 3, newMemNet(), nil)
+	c := newTestCluster(t, 3, net(), nil)
 	lead := c.leader().ID()
 	var slowID uint64
 	for _, id := range c.ids {
@@ -306,7 +319,11 @@ func TestSlowFollowerDiskDoesNotSlowCommits(t *testing.T) {
 // A leader cut off from the majority can complete neither a write nor a
 // ReadIndex read.
 func TestPartitionedLeaderCannotWriteOrRead(t *testing.T) {
-	net := newMemNet()
+	forEachNet(t, testPartitionedLeader)
+}
+
+func testPartitionedLeader(t *testing.T, newNet func() network) {
+	net := newNet()
 	c := newTestCluster(t, 3, net, nil)
 	old := c.leader()
 	c.propose("before")
@@ -349,5 +366,21 @@ func TestReads(t *testing.T) {
 	}
 	if err := lead.LeaseRead(ctx); err != nil {
 		t.Fatalf("LeaseRead on the leader: %v", err)
+	}
+}
+
+func TestSnapshotByBytes(t *testing.T) {
+	c := newTestCluster(t, 3, newMemNet(), func(cfg *Config) { cfg.SnapshotBytes = 2000 })
+	vals := values("some-twenty-bytes-x", 200) // about 4.4 kB of data
+	c.propose(vals...)
+	c.checkSame(vals)
+	deadline := time.Now().Add(5 * time.Second)
+	for _, id := range c.ids {
+		for c.nodes[id].Stats().SnapshotsTaken.Load() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d took no snapshot after 4.4 kB with SnapshotBytes 2000", id)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 }

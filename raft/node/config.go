@@ -34,6 +34,9 @@ type Config struct {
 	// short lag does not cost a whole snapshot transfer.
 	SnapshotEntries uint64
 	TrailingEntries uint64
+	// SnapshotBytes also takes a snapshot once the entries applied since
+	// the last one carry that many bytes of data (0: no byte trigger).
+	SnapshotBytes uint64
 
 	// MaxProposalBatch bounds the proposals drained into one append
 	// (default 4096). ProposalQueue is the proposal channel's capacity
@@ -57,6 +60,9 @@ func (c *Config) validate() error {
 	}
 	if c.SnapshotEntries > 0 && c.TrailingEntries == 0 {
 		c.TrailingEntries = c.SnapshotEntries / 4
+	}
+	if c.SnapshotEntries == 0 && c.SnapshotBytes > 0 && c.TrailingEntries == 0 {
+		c.TrailingEntries = 1000
 	}
 	if c.MaxProposalBatch <= 0 {
 		c.MaxProposalBatch = 4096

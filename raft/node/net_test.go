@@ -1,10 +1,13 @@
 package node
 
 import (
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/raftbench/raftbench/raft/transport"
+	"github.com/raftbench/raftbench/raft/transport/fault"
 	"github.com/raftbench/raftbench/raft/transport/mem"
 	"github.com/raftbench/raftbench/raft/transport/tcp"
 )
@@ -19,16 +22,18 @@ func (m *memNet) heal()                                                   { m.nw
 func (m *memNet) close()                                                  {}
 
 // tcpNet runs every node's transport on loopback; a restarted node listens
-// on the address it had, so its peers reconnect to it.
+// on the address it had, so its peers reconnect to it. Partitions cut links
+// in each node's fault wrapper.
 type tcpNet struct {
-	t     testing.TB
-	mu    sync.Mutex
-	addrs map[uint64]string
-	live  map[uint64]*tcp.Transport
+	t      testing.TB
+	mu     sync.Mutex
+	addrs  map[uint64]string
+	live   map[uint64]*tcp.Transport
+	faults map[uint64]*fault.Transport
 }
 
 func newTCPNet(t testing.TB) network {
-	return &tcpNet{t: t, addrs: map[uint64]string{}, live: map[uint64]*tcp.Transport{}}
+	return &tcpNet{t: t, addrs: map[uint64]string{}, live: map[uint64]*tcp.Transport{}, faults: map[uint64]*fault.Transport{}}
 }
 
 func (n *tcpNet) join(id uint64, h transport.Handler) transport.Transport {
@@ -44,7 +49,9 @@ func (n *tcpNet) join(id uint64, h transport.Handler) transport.Transport {
 			peers[pid] = a
 		}
 	}
-	tr, err := tcp.New(tcp.Config{ID: id, ClusterID: 1, ListenAddr: addr, Peers: peers, Handler: h, Seed: id})
+	// Redial a restarted peer well within an election timeout.
+	tr, err := tcp.New(tcp.Config{ID: id, ClusterID: 1, ListenAddr: addr, Peers: peers, Handler: h, Seed: id,
+		BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	if err != nil {
 		n.t.Fatalf("tcp transport for %d: %v", id, err)
 	}
@@ -57,9 +64,32 @@ func (n *tcpNet) join(id uint64, h transport.Handler) transport.Transport {
 		}
 	}
 	n.live[id] = tr
-	return tr
+	n.faults[id] = fault.Wrap(tr)
+	return n.faults[id]
 }
 
-func (n *tcpNet) partition(...[]uint64) { n.t.Fatal("tcpNet does not partition") }
-func (n *tcpNet) heal()                 {}
-func (n *tcpNet) close()                {}
+func (n *tcpNet) partition(groups ...[]uint64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, g := range groups {
+		for id, f := range n.faults {
+			if slices.Contains(g, id) {
+				for other := range n.addrs {
+					if !slices.Contains(g, other) {
+						f.Cut(other)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (n *tcpNet) heal() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, f := range n.faults {
+		f.Mend()
+	}
+}
+
+func (n *tcpNet) close() {}

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
@@ -319,17 +321,25 @@ func (h *handler) HandleSnapshot(m raft.Message, body io.Reader) error {
 		return fmt.Errorf("node %d: MsgSnap from %d without snapshot metadata", n.id, m.From)
 	}
 	w, err := n.snaps.Create(m.Snapshot.Meta)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		// We stored this snapshot before but the core did not take it (a
+		// term changed in between, say): the file is durable already.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return err
+		}
+	case err != nil:
 		return err
+	default:
+		defer w.Abort() // no-op after Commit
+		if _, err := io.Copy(w, body); err != nil {
+			return err
+		}
+		if err := w.Commit(); err != nil {
+			return err
+		}
+		n.stats.SnapshotsReceived.Add(1)
 	}
-	defer w.Abort() // no-op after Commit
-	if _, err := io.Copy(w, body); err != nil {
-		return err
-	}
-	if err := w.Commit(); err != nil {
-		return err
-	}
-	n.stats.SnapshotsReceived.Add(1)
 	m.Snapshot = &raft.Snapshot{Meta: m.Snapshot.Meta}
 	select {
 	case n.recvC <- []raft.Message{m}:
