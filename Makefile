@@ -6,9 +6,10 @@ SHELL := bash
 FUZZTIME ?= 30s
 SEEDS ?= 10000
 COUNT ?= 6
+SOAK ?= 5m
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build test race vet fmt-check lint fuzz sim bench demo ci
+.PHONY: help build test race vet fmt-check lint fuzz sim bench demo ci soak
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -58,3 +59,6 @@ demo: ## simulated 5-node election demo
 
 ci: ## what CI runs
 	bash .ci/run
+
+soak: ## 3-node TCP cluster under load with snapshots for SOAK (default 5m): heap and peak RSS
+	go test ./raft/node -run '^TestSoak$$' -count=1 -timeout 0 -v -node.soak=$(SOAK)

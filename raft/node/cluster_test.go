@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +34,8 @@ type testCluster struct {
 	trs   map[uint64]transport.Transport
 	sms   map[uint64]*listSM
 	ids   []uint64
+	// wrap, if set, wraps a node's handler before its transport gets it.
+	wrap func(id uint64, h transport.Handler) transport.Handler
 }
 
 func testRaftConfig(id uint64, ids []uint64) raft.Config {
@@ -80,7 +85,11 @@ func (c *testCluster) start(id uint64) {
 	if err != nil {
 		c.t.Fatalf("open node %d: %v", id, err)
 	}
-	tr := c.net.join(id, n.Handler())
+	h := n.Handler()
+	if c.wrap != nil {
+		h = c.wrap(id, h)
+	}
+	tr := c.net.join(id, h)
 	n.Start(tr)
 	c.nodes[id], c.trs[id], c.sms[id] = n, tr, sm
 }
@@ -383,4 +392,75 @@ func TestSnapshotByBytes(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+}
+
+// slowSnapshots reads incoming snapshot streams slowly and says when one
+// has started, so a test can stop the node in the middle of a transfer.
+type slowSnapshots struct {
+	transport.Handler
+	started chan struct{}
+	once    sync.Once
+}
+
+func (h *slowSnapshots) HandleSnapshot(m raft.Message, body io.Reader) error {
+	return h.Handler.HandleSnapshot(m, &slowReader{r: body, h: h})
+}
+
+type slowReader struct {
+	r io.Reader
+	h *slowSnapshots
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	s.h.once.Do(func() { close(s.h.started) })
+	time.Sleep(20 * time.Millisecond)
+	return s.r.Read(p[:min(len(p), 16<<10)])
+}
+
+// A follower that restarts in the middle of a snapshot transfer leaves no
+// partial snapshot behind and catches up with a fresh transfer.
+func TestFollowerRestartsDuringSnapshotTransfer(t *testing.T) {
+	forEachNet(t, func(t *testing.T, net func() network) {
+		c := newTestCluster(t, 3, net(), func(cfg *Config) {
+			cfg.SnapshotEntries = 40
+			cfg.TrailingEntries = 10
+		})
+		lead := c.leader().ID()
+		var lagger uint64
+		for _, id := range c.ids {
+			if id != lead {
+				lagger = id
+				break
+			}
+		}
+		c.stop(lagger)
+		big := make([]string, 200)
+		for i := range big {
+			big[i] = fmt.Sprintf("%04d-%s", i, strings.Repeat("x", 4<<10))
+		}
+		c.propose(big...)
+		slow := &slowSnapshots{started: make(chan struct{})}
+		c.wrap = func(id uint64, h transport.Handler) transport.Handler {
+			if id != lagger {
+				return h
+			}
+			slow.Handler = h
+			return slow
+		}
+		c.start(lagger)
+		select {
+		case <-slow.started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no snapshot transfer started")
+		}
+		time.Sleep(50 * time.Millisecond) // a few chunks in
+		c.stop(lagger)
+		c.wrap = nil
+		c.start(lagger)
+		c.checkSame(big)
+		tmps, _ := filepath.Glob(filepath.Join(c.base, fmt.Sprint(lagger), "snap", "*.tmp"))
+		if len(tmps) > 0 {
+			t.Errorf("partial snapshot files left behind: %v", tmps)
+		}
+	})
 }

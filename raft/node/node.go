@@ -83,9 +83,22 @@ func Open(cfg Config) (*Node, error) {
 			w.Close()
 			return nil, err
 		}
+		walSnap := st.Snapshot.Index
 		if st, err = reconcile(st, snapMeta); err != nil {
 			w.Close()
 			return nil, err
+		}
+		if walSnap < snapMeta.Index {
+			// The snapshot file became durable but the WAL never heard of it
+			// (a crash in between): mark it now, or the WAL would see the
+			// entries after the snapshot as a gap.
+			if err := w.SaveSnapshot(snapMeta); err == nil {
+				err = w.Sync()
+			}
+			if err != nil {
+				w.Close()
+				return nil, err
+			}
 		}
 	} else if st.Snapshot.Index > 0 {
 		w.Close()
