@@ -141,6 +141,16 @@ func (c *testCluster) leader() *Node {
 	return nil
 }
 
+// follower returns a node other than lead.
+func (c *testCluster) follower(lead uint64) uint64 {
+	for _, id := range c.ids {
+		if id != lead {
+			return id
+		}
+	}
+	return raft.None
+}
+
 // propose writes values through whoever leads, retrying on redirects.
 func (c *testCluster) propose(values ...string) {
 	c.t.Helper()
@@ -249,13 +259,7 @@ func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
 			cfg.TrailingEntries = 10
 		})
 		lead := c.leader().ID()
-		var lagger uint64
-		for _, id := range c.ids {
-			if id != lead {
-				lagger = id
-				break
-			}
-		}
+		lagger := c.follower(lead)
 		vals := values("a", 10)
 		c.propose(vals...)
 		c.checkSame(vals)
@@ -426,13 +430,7 @@ func TestFollowerRestartsDuringSnapshotTransfer(t *testing.T) {
 			cfg.TrailingEntries = 10
 		})
 		lead := c.leader().ID()
-		var lagger uint64
-		for _, id := range c.ids {
-			if id != lead {
-				lagger = id
-				break
-			}
-		}
+		lagger := c.follower(lead)
 		c.stop(lagger)
 		big := make([]string, 200)
 		for i := range big {

@@ -53,14 +53,7 @@ func (n *Node) run() {
 			// Messages that arrived while the loop was busy come first: a
 			// heartbeat waiting in the channel must reset the election
 			// timer before the timer is allowed to fire.
-			for more := true; more; {
-				select {
-				case msgs := <-n.recvC:
-					n.step(core, now, msgs)
-				default:
-					more = false
-				}
-			}
+			n.stepWaiting(core, now)
 			core.Tick(now)
 			// Reads whose answer never came (a forwarded request lost, a
 			// leader cut off) fail after two election timeouts.
@@ -104,14 +97,7 @@ func (n *Node) run() {
 		case msgs := <-n.recvC:
 			n.step(core, now, msgs)
 			// Take whatever else arrived: one Ready for many messages.
-			for more := true; more; {
-				select {
-				case msgs := <-n.recvC:
-					n.step(core, now, msgs)
-				default:
-					more = false
-				}
-			}
+			n.stepWaiting(core, now)
 
 		case <-n.persisted.notify:
 			core.Persisted(now, n.persisted.take())
@@ -133,6 +119,18 @@ func (n *Node) run() {
 		n.status.Store(&st)
 		d := core.NextDeadline() - n.now()
 		timer.Reset(max(d, 0))
+	}
+}
+
+// stepWaiting steps every message already waiting in the channel.
+func (n *Node) stepWaiting(core *raft.Raft, now time.Duration) {
+	for {
+		select {
+		case msgs := <-n.recvC:
+			n.step(core, now, msgs)
+		default:
+			return
+		}
 	}
 }
 
