@@ -24,7 +24,7 @@ func (n *Node) run() {
 	var (
 		core    = n.core
 		timer   = time.NewTimer(max(n.core.NextDeadline()-n.now(), 0))
-		futures = map[uint64]*Future{} // proposals not yet handed to apply
+		futures futureQueue // proposals not yet handed to apply
 		reads   = map[uint64]*readBatch{}
 		readSeq uint64
 		batch   = make([][]byte, 0, n.cfg.MaxProposalBatch)
@@ -32,7 +32,7 @@ func (n *Node) run() {
 	)
 	defer func() {
 		timer.Stop()
-		for _, f := range futures {
+		for _, f := range futures.q {
 			f.complete(nil, ErrStopped)
 		}
 		for _, b := range reads {
@@ -86,7 +86,7 @@ func (n *Node) run() {
 					continue
 				}
 				f.index, f.term = first+uint64(i), term
-				futures[f.index] = f
+				futures.push(f)
 			}
 			clear(futs)
 
@@ -114,9 +114,10 @@ func (n *Node) run() {
 			n.diskC <- diskWork{walSnap: &meta}
 		}
 
-		n.handleReady(core, now, futures, reads)
-		st := core.Status()
-		n.status.Store(&st)
+		n.handleReady(core, now, &futures, reads)
+		n.statusMu.Lock()
+		n.status = core.Status()
+		n.statusMu.Unlock()
 		d := core.NextDeadline() - n.now()
 		timer.Reset(max(d, 0))
 	}
@@ -192,7 +193,7 @@ func (n *Node) handleReads(core *raft.Raft, now time.Duration, r *readRequest, r
 // handleReady carries out the core's output: messages now, the write to
 // the disk goroutine (which sends the messages that wait for it), committed
 // entries and read points to the apply goroutine.
-func (n *Node) handleReady(core *raft.Raft, now time.Duration, futures map[uint64]*Future, reads map[uint64]*readBatch) {
+func (n *Node) handleReady(core *raft.Raft, now time.Duration, futures *futureQueue, reads map[uint64]*readBatch) {
 	for core.HasReady() {
 		rd := core.Ready()
 		if len(rd.Messages) > 0 {
@@ -210,21 +211,15 @@ func (n *Node) handleReady(core *raft.Raft, now time.Duration, futures map[uint6
 			w.restore = &meta
 			// Proposals covered by the snapshot were applied elsewhere; the
 			// results are not ours to give.
-			for i, f := range futures {
-				if i <= meta.Index {
-					f.complete(nil, ErrDropped)
-					delete(futures, i)
-				}
+			for _, f := range futures.popThrough(meta.Index) {
+				f.complete(nil, ErrDropped)
 			}
 		}
 		if len(rd.CommittedEntries) > 0 {
 			w.entries = rd.CommittedEntries
-			for _, e := range rd.CommittedEntries {
-				if f, ok := futures[e.Index]; ok {
-					w.futures = append(w.futures, f)
-					delete(futures, e.Index)
-				}
-			}
+			last := rd.CommittedEntries[len(rd.CommittedEntries)-1].Index
+			// The apply goroutine matches them to entries by index and term.
+			w.futures = append(w.futures, futures.popThrough(last)...)
 		}
 		for _, rs := range rd.ReadStates {
 			seq := binary.BigEndian.Uint64(rs.Context)
@@ -330,4 +325,38 @@ func (p *persistedMark) take() raft.PersistMark {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.mark
+}
+
+// futureQueue holds the proposals waiting for their entries to commit, in
+// index order: entries commit in order, so they leave from the front.
+type futureQueue struct {
+	q []*Future
+}
+
+// push adds f. An index at or below the last queued one means this node's
+// log was cut back and the entries of the queued proposals from there on
+// were replaced: as this node now leads and holds other entries there,
+// they can never commit.
+func (fq *futureQueue) push(f *Future) {
+	for n := len(fq.q); n > 0 && fq.q[n-1].index >= f.index; n-- {
+		fq.q[n-1].complete(nil, ErrDropped)
+		fq.q[n-1] = nil
+		fq.q = fq.q[:n-1]
+	}
+	fq.q = append(fq.q, f)
+}
+
+// popThrough removes and returns the proposals with index <= i. The result
+// is only valid until the next push.
+func (fq *futureQueue) popThrough(i uint64) []*Future {
+	k := 0
+	for k < len(fq.q) && fq.q[k].index <= i {
+		k++
+	}
+	out := fq.q[:k:k]
+	fq.q = fq.q[k:]
+	if len(fq.q) == 0 {
+		fq.q = nil // let the array go once drained
+	}
+	return out
 }

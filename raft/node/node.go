@@ -47,10 +47,11 @@ type Node struct {
 	snapCtx  context.Context
 	snapStop context.CancelFunc
 
-	status  atomic.Pointer[raft.Status]
-	applied atomic.Uint64
-	stats   Stats
-	err     atomic.Pointer[error] // the first fatal error (disk)
+	statusMu sync.Mutex
+	status   raft.Status // the core's figures after the loop's last batch
+	applied  atomic.Uint64
+	stats    Stats
+	err      atomic.Pointer[error] // the first fatal error (disk)
 }
 
 type proposal struct {
@@ -133,8 +134,7 @@ func Open(cfg Config) (*Node, error) {
 	}
 	n.core = core
 	n.applied.Store(st.Snapshot.Index)
-	s := core.Status()
-	n.status.Store(&s)
+	n.status = core.Status()
 	return n, nil
 }
 
@@ -205,7 +205,9 @@ func (n *Node) ID() uint64 { return n.id }
 // Status is a recent copy of the core's figures (updated by the event loop
 // after every batch of inputs).
 func (n *Node) Status() raft.Status {
-	s := *n.status.Load()
+	n.statusMu.Lock()
+	s := n.status
+	n.statusMu.Unlock()
 	s.Applied = n.applied.Load()
 	return s
 }
