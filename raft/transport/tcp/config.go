@@ -69,7 +69,10 @@ const (
 	defaultDialTimeout          = 2 * time.Second
 	defaultWriteTimeout         = 10 * time.Second
 	defaultBackoffMin           = 20 * time.Millisecond
-	defaultBackoffMax           = 2 * time.Second
+	// Redial within an election timeout: a peer that restarts must hear
+	// its leader before its own timer fires, or (without PreVote) it
+	// disrupts the cluster with a new term.
+	defaultBackoffMax = 100 * time.Millisecond
 
 	// bufferBytes is the size of every connection's bufio reader and of
 	// every message stream's bufio writer: big enough to coalesce dozens
