@@ -90,11 +90,7 @@ func (n *Node) commitGroup(group []diskWork) error {
 			time.Sleep(d)
 		}
 	}
-	for i := range group {
-		if after := group[i].after; len(after) > 0 {
-			n.send(after)
-		}
-	}
+	n.sendAfter(group)
 	if persisted {
 		n.persisted.set(last)
 	}
@@ -104,4 +100,38 @@ func (n *Node) commitGroup(group []diskWork) error {
 		}
 	}
 	return nil
+}
+
+// sendAfter sends the messages that waited for the group's write. Several
+// acknowledgements to one leader in one term say no more than the last of
+// them (an acknowledgement of index i implies every earlier one), so only
+// that one is sent: the leader handles one answer per group commit
+// instead of one per AppendEntries.
+func (n *Node) sendAfter(group []diskWork) {
+	n.afterBuf = n.afterBuf[:0]
+	for i := range group {
+		n.afterBuf = append(n.afterBuf, group[i].after...)
+	}
+	msgs := n.afterBuf
+	k := 0
+	for i, m := range msgs {
+		if m.Type == raft.MsgAppResp && !m.Reject && supersededAck(msgs[i+1:], m) {
+			continue
+		}
+		msgs[k] = m
+		k++
+	}
+	if k > 0 {
+		n.send(msgs[:k])
+	}
+	clear(msgs)
+}
+
+func supersededAck(later []raft.Message, m raft.Message) bool {
+	for _, l := range later {
+		if l.Type == raft.MsgAppResp && !l.Reject && l.To == m.To && l.Term == m.Term && l.Index >= m.Index {
+			return true
+		}
+	}
+	return false
 }

@@ -38,6 +38,7 @@ type Node struct {
 	snapDoneC chan snapResult
 	compactC  chan raft.SnapshotMeta
 	persisted persistedMark
+	afterBuf  []raft.Message // the disk goroutine's send buffer
 
 	stopC    chan struct{}
 	stopOnce sync.Once
