@@ -94,7 +94,8 @@ func Open(cfg Config) (*Node, error) {
 			// The snapshot file became durable but the WAL never heard of it
 			// (a crash in between): mark it now, or the WAL would see the
 			// entries after the snapshot as a gap.
-			if err := w.SaveSnapshot(snapMeta); err == nil {
+			err := w.SaveSnapshot(snapMeta)
+			if err == nil {
 				err = w.Sync()
 			}
 			if err != nil {

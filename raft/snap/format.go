@@ -44,8 +44,6 @@ const (
 	// count cannot make a decoder allocate more than 80 KB.
 	MaxVoters = 10000
 
-	// maxHeaderBytes is the largest valid header.
-	maxHeaderBytes = headerFixedBytes + 8*MaxVoters + crcBytes
 )
 
 // castagnoli is the CRC-32C table (hardware accelerated on amd64 and arm64).
@@ -140,7 +138,7 @@ func decodeHeader(b []byte) (header, int, error) {
 // readHeader reads and decodes the header at the start of r, a file of
 // fileBytes bytes, and checks that the file's size is exactly what the
 // header announces. It never allocates more than the header's real size,
-// which is bounded by maxHeaderBytes and by fileBytes.
+// which is bounded by the voter limit (MaxVoters) and by fileBytes.
 func readHeader(r io.Reader, fileBytes int64) (header, int, error) {
 	var fixed [headerFixedBytes]byte
 	if _, err := io.ReadFull(r, fixed[:]); err != nil {
