@@ -43,7 +43,6 @@ const (
 	// MaxVoters bounds the voter list a header may hold, so that a corrupt
 	// count cannot make a decoder allocate more than 80 KB.
 	MaxVoters = 10000
-
 )
 
 // castagnoli is the CRC-32C table (hardware accelerated on amd64 and arm64).
