@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ReadMode says how a read is made linearizable.
+type ReadMode string
+
+const (
+	ReadIndex    ReadMode = "readindex" // the leader confirms with one heartbeat round
+	ReadLease    ReadMode = "lease"     // the leader's lease (CheckQuorum), else ReadIndex
+	ReadLog      ReadMode = "log"       // the read goes through the log like a write
+	ReadFollower ReadMode = "follower"  // a follower asks the leader for a read index
+)
+
+// ParseReadMode checks a --read-mode value.
+func ParseReadMode(s string) (ReadMode, error) {
+	switch m := ReadMode(s); m {
+	case ReadIndex, ReadLease, ReadLog, ReadFollower:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown read mode %q (want readindex, lease, log or follower)", s)
+}
+
+// ErrNotLeader is returned (wrapped in *NotLeaderError) by a node that
+// cannot serve the request; the client should redirect.
+var ErrNotLeader = errors.New("bench: not the leader")
+
+// NotLeaderError names the leader the node knows of (0 if none).
+type NotLeaderError struct{ Leader uint64 }
+
+func (e *NotLeaderError) Error() string {
+	return fmt.Sprintf("not the leader (leader %d)", e.Leader)
+}
+func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }
+
+// RoleChange is a node's change of role, with the time it happened.
+type RoleChange struct {
+	Node   uint64
+	At     time.Time
+	Role   string // follower, pre-candidate, candidate, leader
+	Term   uint64
+	Leader uint64
+}
+
+// ClusterConfig is what every engine is asked to run. Engines map each
+// setting to their own knob where they have one.
+type ClusterConfig struct {
+	Nodes              int
+	Transport          string // mem or tcp
+	Fsync              bool
+	DataDir            string // empty: a temporary directory removed on Close
+	ElectionTimeoutMin time.Duration
+	ElectionTimeoutMax time.Duration
+	Heartbeat          time.Duration
+	PreVote            bool
+	CheckQuorum        bool
+	MaxInflight        int
+	MaxBatchBytes      uint64
+	SnapshotEntries    uint64
+	Seed               uint64
+}
+
+// Engine starts clusters of one Raft implementation. The raft library is
+// the first; others plug in beside it as baselines, driven by the same load
+// generator.
+type Engine interface {
+	Name() string
+	Start(ctx context.Context, cfg ClusterConfig) (Cluster, error)
+}
+
+// Cluster is a running cluster as the load generator and the experiments
+// see it.
+type Cluster interface {
+	// Nodes lists the node ids.
+	Nodes() []uint64
+	// Write proposes cmd (a workloads command) on node and returns the
+	// state machine's answer once applied there.
+	Write(ctx context.Context, node uint64, cmd []byte) (any, error)
+	// Read reads key on node with the given mode.
+	Read(ctx context.Context, node uint64, mode ReadMode, key []byte) (value []byte, found bool, err error)
+	// Leader is a node that currently believes it leads (0 if none).
+	Leader() uint64
+	// Crash stops node abruptly; Restart brings it back from its disk.
+	Crash(node uint64) error
+	Restart(node uint64) error
+	// Partition cuts the links between groups; Heal mends them.
+	Partition(groups ...[]uint64) error
+	Heal() error
+	// RoleChanges delivers every role change with its time. It is closed by
+	// Close; a slow reader loses changes rather than stalling the cluster.
+	RoleChanges() <-chan RoleChange
+	// Close stops every node and removes a temporary data directory.
+	Close() error
+}
