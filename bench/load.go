@@ -35,8 +35,9 @@ type Recorder interface {
 	// Record notes a request intended to start at intended that completed
 	// after latency.
 	Record(intended time.Time, latency time.Duration)
-	// Error counts a failed request by kind.
-	Error(kind string)
+	// Error counts a failed request, intended to start at intended, by
+	// kind.
+	Error(intended time.Time, kind string)
 }
 
 // Error kinds.
@@ -197,7 +198,7 @@ func (cl *client) run(ctx context.Context, schedule <-chan time.Time) error {
 			continue
 		}
 		if kind != "" {
-			cl.rec.Error(kind)
+			cl.rec.Error(intended, kind)
 			continue
 		}
 		cl.rec.Record(intended, time.Since(intended))

@@ -29,7 +29,7 @@ func (r *countRecorder) Record(intended time.Time, lat time.Duration) {
 	r.maxLat = max(r.maxLat, lat)
 }
 
-func (r *countRecorder) Error(kind string) {
+func (r *countRecorder) Error(_ time.Time, kind string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.errs[kind]++
@@ -155,7 +155,7 @@ type funcRecorder struct {
 }
 
 func (f *funcRecorder) Record(intended time.Time, lat time.Duration) { f.record(intended, lat) }
-func (f *funcRecorder) Error(kind string)                            {}
+func (f *funcRecorder) Error(time.Time, string)                      {}
 
 func TestLoadConfigErrors(t *testing.T) {
 	c := startTestCluster(t)
