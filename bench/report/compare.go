@@ -1,0 +1,175 @@
+package report
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
+)
+
+// Formats accepted by Compare.
+const (
+	FormatText     = "text"
+	FormatMarkdown = "markdown"
+	FormatCSV      = "csv"
+)
+
+// compared is one measure of a comparison, in its table order.
+type compared struct {
+	name string // column header in text and markdown
+	csv  string // column header in csv
+	get  func(Report) float64
+	frac bool // printed with one decimal
+}
+
+var measures = []compared{
+	{"ops/s", "throughput_ops_per_sec", func(r Report) float64 { return r.Throughput }, true},
+	{"p50 µs", "p50_us", func(r Report) float64 { return float64(r.Latency.P50) }, false},
+	{"p90 µs", "p90_us", func(r Report) float64 { return float64(r.Latency.P90) }, false},
+	{"p99 µs", "p99_us", func(r Report) float64 { return float64(r.Latency.P99) }, false},
+	{"p99.9 µs", "p999_us", func(r Report) float64 { return float64(r.Latency.P999) }, false},
+	{"max µs", "max_us", func(r Report) float64 { return float64(r.Latency.Max) }, false},
+}
+
+// Compare writes a table comparing runs: for each run its throughput and
+// p50/p90/p99/p99.9/max latency, each with its ratio to the first run
+// ("1.23x"; "-" when the first run's value is zero), and its error count.
+// names[i] names reps[i]. format is FormatText (aligned columns),
+// FormatMarkdown (a pipe table) or FormatCSV (a header row, then one row
+// per run, ratios in their own columns as plain numbers).
+func Compare(w io.Writer, format string, names []string, reps []Report) error {
+	if len(names) != len(reps) {
+		return fmt.Errorf("report: compare: %d names for %d reports", len(names), len(reps))
+	}
+	if len(reps) == 0 {
+		return errors.New("report: compare: no reports")
+	}
+	switch format {
+	case FormatText:
+		return compareText(w, names, reps)
+	case FormatMarkdown:
+		return compareMarkdown(w, names, reps)
+	case FormatCSV:
+		return compareCSV(w, names, reps)
+	default:
+		return fmt.Errorf("report: compare: unknown format %q (want %s, %s or %s)", format, FormatText, FormatMarkdown, FormatCSV)
+	}
+}
+
+func formatValue(m compared, v float64) string {
+	if m.frac {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// ratio returns v/base, ok false when base is zero.
+func ratio(v, base float64) (float64, bool) {
+	if base == 0 {
+		return 0, false
+	}
+	return v / base, true
+}
+
+func formatRatio(v, base float64) string {
+	r, ok := ratio(v, base)
+	if !ok {
+		return "-"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "x"
+}
+
+// cells returns the header and the rows shared by text and markdown: one
+// cell per measure, "value (ratio)".
+func cells(names []string, reps []Report) (header []string, rows [][]string) {
+	header = []string{"run"}
+	for _, m := range measures {
+		header = append(header, m.name)
+	}
+	header = append(header, "errors")
+	for i, rep := range reps {
+		row := []string{names[i]}
+		for _, m := range measures {
+			v := m.get(rep)
+			row = append(row, formatValue(m, v)+" ("+formatRatio(v, m.get(reps[0]))+")")
+		}
+		row = append(row, strconv.FormatInt(rep.ErrorCount(), 10))
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+func compareText(w io.Writer, names []string, reps []Report) error {
+	header, rows := cells(names, reps)
+	// Numbers align right; the run names are padded to read left-aligned.
+	width := 0
+	for _, row := range append([][]string{header}, rows...) {
+		width = max(width, utf8.RuneCountInString(row[0]))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	for _, row := range append([][]string{header}, rows...) {
+		row[0] += strings.Repeat(" ", width-utf8.RuneCountInString(row[0]))
+		// AlignRight pads before every cell; a trailing tab ends the last one.
+		if _, err := io.WriteString(tw, strings.Join(row, "\t")+"\t\n"); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
+}
+
+func compareMarkdown(w io.Writer, names []string, reps []Report) error {
+	header, rows := cells(names, reps)
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	var b strings.Builder
+	line := func(row []string) {
+		b.WriteString("|")
+		for _, c := range row {
+			b.WriteString(" " + esc(c) + " |")
+		}
+		b.WriteString("\n")
+	}
+	line(header)
+	b.WriteString("|---|")
+	for range header[1:] {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n")
+	for _, row := range rows {
+		line(row)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func compareCSV(w io.Writer, names []string, reps []Report) error {
+	cw := csv.NewWriter(w)
+	header := []string{"run"}
+	for _, m := range measures {
+		header = append(header, m.csv, m.csv+"_ratio")
+	}
+	header = append(header, "errors")
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for i, rep := range reps {
+		row := []string{names[i]}
+		for _, m := range measures {
+			v, base := m.get(rep), m.get(reps[0])
+			r := ""
+			if x, ok := ratio(v, base); ok {
+				r = strconv.FormatFloat(x, 'f', 4, 64)
+			}
+			row = append(row, formatValue(m, v), r)
+		}
+		row = append(row, strconv.FormatInt(rep.ErrorCount(), 10))
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,147 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// compareRuns are three fixed reports: a baseline, a faster run with a
+// p99 regression, and a run whose errors were all timeouts.
+func compareRuns() ([]string, []Report) {
+	names := []string{"baseline", "batched", "lossy|net"}
+	reps := []Report{
+		{Schema: SchemaRun, Ops: 120000, Throughput: 2000, Errors: map[string]int64{},
+			Latency: Latency{P50: 812, P90: 1500, P99: 4100, P999: 9050, Max: 21000, Mean: 900, Min: 120}},
+		{Schema: SchemaRun, Ops: 147600, Throughput: 2460.5, Errors: map[string]int64{ErrorNotLeader: 2},
+			Latency: Latency{P50: 640, P90: 1210, P99: 5330, P999: 9050, Max: 18500, Mean: 700, Min: 110}},
+		{Schema: SchemaRun, Ops: 60000, Throughput: 1000, Errors: map[string]int64{ErrorTimeout: 1500, ErrorDropped: 12},
+			Latency: Latency{P50: 2500, P90: 10000, P99: 60000, P999: 125000, Max: 1000000, Mean: 4000, Min: 300}},
+	}
+	return names, reps
+}
+
+func TestCompareGolden(t *testing.T) {
+	for _, tt := range []struct{ format, file string }{
+		{FormatText, "compare.txt"},
+		{FormatMarkdown, "compare.md"},
+		{FormatCSV, "compare.csv"},
+	} {
+		t.Run(tt.format, func(t *testing.T) {
+			names, reps := compareRuns()
+			var b bytes.Buffer
+			if err := Compare(&b, tt.format, names, reps); err != nil {
+				t.Fatalf("Compare: %v", err)
+			}
+			golden := filepath.Join("testdata", tt.file)
+			if *update {
+				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got := b.String(); got != string(want) {
+				t.Errorf("Compare %s:\ngot\n%s\nwant (%s)\n%s", tt.format, got, golden, want)
+			}
+		})
+	}
+}
+
+func TestCompareContent(t *testing.T) {
+	names, reps := compareRuns()
+	var b bytes.Buffer
+	if err := Compare(&b, FormatCSV, names, reps); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatalf("csv does not parse: %v", err)
+	}
+	if len(rows) != 1+len(reps) {
+		t.Fatalf("got %d rows, want header + %d", len(rows), len(reps))
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	tests := []struct {
+		row  int
+		col  string
+		want string
+	}{
+		{1, "run", "baseline"},
+		{1, "throughput_ops_per_sec_ratio", "1.0000"},
+		{2, "throughput_ops_per_sec", "2460.5"},
+		{2, "throughput_ops_per_sec_ratio", "1.2303"},
+		{2, "p99_us_ratio", "1.3000"},
+		{2, "errors", "2"},
+		{3, "run", "lossy|net"},
+		{3, "max_us", "1000000"},
+		{3, "errors", "1512"},
+	}
+	for _, tt := range tests {
+		i, ok := col[tt.col]
+		if !ok {
+			t.Errorf("no column %q in %v", tt.col, rows[0])
+			continue
+		}
+		if got := rows[tt.row][i]; got != tt.want {
+			t.Errorf("row %d %s: got %q, want %q", tt.row, tt.col, got, tt.want)
+		}
+	}
+
+	b.Reset()
+	if err := Compare(&b, FormatText, names, reps); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "2460.5 (1.23x)") {
+		t.Errorf("text output has no \"2460.5 (1.23x)\":\n%s", b.String())
+	}
+}
+
+func TestCompareZeroBaseline(t *testing.T) {
+	var b bytes.Buffer
+	reps := []Report{{}, {Throughput: 10, Latency: Latency{P50: 5}}}
+	if err := Compare(&b, FormatText, []string{"empty", "some"}, reps); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "10.0 (-)") {
+		t.Errorf("ratio to a zero baseline should print \"-\":\n%s", b.String())
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	names, reps := compareRuns()
+	tests := []struct {
+		name   string
+		format string
+		names  []string
+		reps   []Report
+		want   string
+	}{
+		{"unknown format", "html", names, reps, `unknown format "html"`},
+		{"names and reports differ", FormatText, names[:1], reps, "1 names for 3 reports"},
+		{"no reports", FormatText, nil, nil, "no reports"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			err := Compare(&b, tt.format, tt.names, tt.reps)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Compare: got %v, want an error containing %q", err, tt.want)
+			}
+			if b.Len() != 0 {
+				t.Errorf("Compare wrote %q before failing", b.String())
+			}
+		})
+	}
+}
