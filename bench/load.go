@@ -84,8 +84,9 @@ func (cfg *LoadConfig) validate() error {
 }
 
 // RunLoad drives c with the load cfg describes. newRecorder is called once
-// per worker; onPhase (may be nil) is called when a phase starts.
-func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func() Recorder, onPhase func(Phase)) (LoadResult, error) {
+// per worker with the start of the measured phase; onPhase (may be nil) is
+// called when a phase starts.
+func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func(measureStart time.Time) Recorder, onPhase func(Phase)) (LoadResult, error) {
 	if err := cfg.validate(); err != nil {
 		return LoadResult{}, err
 	}
@@ -138,7 +139,7 @@ func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func() 
 		if err != nil {
 			return LoadResult{}, err
 		}
-		cl := &client{id: uint64(i + 1), c: c, cfg: &cfg, gen: gen, rec: newRecorder(),
+		cl := &client{id: uint64(i + 1), c: c, cfg: &cfg, gen: gen, rec: newRecorder(measureStart),
 			rng: rand.New(rand.NewPCG(wcfg.Seed, 77)), measureStart: measureStart}
 		wg.Add(1)
 		go func() {

@@ -60,7 +60,7 @@ func TestClosedLoop(t *testing.T) {
 	var mu sync.Mutex
 	res, err := RunLoad(context.Background(), c, LoadConfig{Clients: 8, Duration: 700 * time.Millisecond,
 		Warmup: 200 * time.Millisecond, Workload: workload()},
-		func() Recorder { return rec }, func(p Phase) { mu.Lock(); phases = append(phases, p); mu.Unlock() })
+		func(time.Time) Recorder { return rec }, func(p Phase) { mu.Lock(); phases = append(phases, p); mu.Unlock() })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestOpenLoopFollowsTheSchedule(t *testing.T) {
 	rec := &countRecorder{errs: map[string]int{}}
 	const rate = 400.0
 	_, err := RunLoad(context.Background(), c, LoadConfig{Clients: 16, Rate: rate, Duration: time.Second,
-		Warmup: 250 * time.Millisecond, Workload: workload()}, func() Recorder { return rec }, nil)
+		Warmup: 250 * time.Millisecond, Workload: workload()}, func(time.Time) Recorder { return rec }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestOpenLoopCountsQueueing(t *testing.T) {
 		mu.Unlock()
 	}}
 	_, err := RunLoad(context.Background(), c, LoadConfig{Clients: 2, Rate: 200, Duration: 600 * time.Millisecond,
-		Workload: workload()}, func() Recorder { return rec }, nil)
+		Workload: workload()}, func(time.Time) Recorder { return rec }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{Clients: 1, Duration: time.Second, Warmup: -time.Second},
 	} {
 		cfg.Workload = workload()
-		if _, err := RunLoad(context.Background(), c, cfg, func() Recorder { return &countRecorder{errs: map[string]int{}} }, nil); err == nil {
+		if _, err := RunLoad(context.Background(), c, cfg, func(time.Time) Recorder { return &countRecorder{errs: map[string]int{}} }, nil); err == nil {
 			t.Errorf("RunLoad(%+v) succeeded, want an error", cfg)
 		}
 	}

@@ -2,7 +2,9 @@
 //
 // Usage:
 //
-//	raftbench demo [flags]    simulated election demo on an embedded cluster
+//	raftbench run [flags]             drive a cluster, write an HDR latency report
+//	raftbench compare RUN RUN...      compare reports
+//	raftbench demo [flags]            simulated election demo on an embedded cluster
 //
 // Run "raftbench <command> --help" for a command's flags. The command is
 // thin: each subcommand parses its flags (pflag, no package-level flag

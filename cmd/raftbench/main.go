@@ -17,6 +17,8 @@ type command struct {
 }
 
 var commands = []command{
+	{"run", "run a workload against a cluster and write an HDR latency report", runRun},
+	{"compare", "compare run reports: throughput and latency percentiles with ratios", runCompare},
 	{"demo", "simulated 5-node election demo: elect, commit, crash the leader, measure recovery", runDemo},
 }
 
@@ -49,6 +51,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			switch {
 			case errors.Is(err, pflag.ErrHelp):
 				return 0
+			case errors.As(err, new(usageError)):
+				fmt.Fprintf(stderr, "raftbench %s: %v\n", c.name, err)
+				return 2
 			case err != nil:
 				fmt.Fprintf(stderr, "raftbench %s: %v\n", c.name, err)
 				return 1

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"bytes"
 	"context"
+	"github.com/raftbench/raftbench/bench/report"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +81,85 @@ func TestParseRange(t *testing.T) {
 		lo, hi, err := parseRange(tc.in)
 		if (err == nil) != tc.ok || lo != tc.lo || hi != tc.hi {
 			t.Errorf("parseRange(%q) = %v, %v, %v; want %v, %v, ok=%t", tc.in, lo, hi, err, tc.lo, tc.hi, tc.ok)
+		}
+	}
+}
+
+func TestRunWritesAReport(t *testing.T) {
+	dir := t.TempDir() + "/run"
+	var out, errs bytes.Buffer
+	code := run(context.Background(), []string{"run", "--transport", "mem", "--fsync=false", "--clients", "4",
+		"--duration", "500ms", "--warmup", "100ms", "--keys", "100", "--out", dir}, &out, &errs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	for _, f := range []string{"report.json", "latency.hgrm", "latency.hlog", "bench.txt"} {
+		if _, err := os.Stat(dir + "/" + f); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	rep, err := report.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ops == 0 || rep.Throughput <= 0 || rep.Latency.P50 <= 0 {
+		t.Errorf("report %+v: want ops, throughput and latency", rep)
+	}
+	// The summary printed agrees with report.json.
+	if want := fmt.Sprintf("%d ops", rep.Ops); !strings.Contains(out.String(), want) {
+		t.Errorf("summary %q does not mention %q", out.String(), want)
+	}
+	if want := fmt.Sprintf("p99 %d", rep.Latency.P99); !strings.Contains(out.String(), want) {
+		t.Errorf("summary %q does not mention %q", out.String(), want)
+	}
+	// A second run into the same directory is refused; nothing is lost.
+	before, _ := os.ReadFile(dir + "/report.json")
+	if code := run(context.Background(), []string{"run", "--transport", "mem", "--duration", "100ms", "--out", dir}, &out, &errs); code == 0 {
+		t.Fatal("second run into the same --out succeeded")
+	}
+	after, _ := os.ReadFile(dir + "/report.json")
+	if !bytes.Equal(before, after) {
+		t.Fatal("report.json changed")
+	}
+	// compare: the run against itself, ratios 1.00x.
+	out.Reset()
+	if code := run(context.Background(), []string{"compare", dir, dir + "/report.json"}, &out, &errs); code != 0 {
+		t.Fatalf("compare exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "(1.00x)") {
+		t.Errorf("compare output lacks ratios: %s", out.String())
+	}
+}
+
+func TestRunAndCompareBadInput(t *testing.T) {
+	bad := t.TempDir() + "/bad.json"
+	os.WriteFile(bad, []byte(`{"schema":"raftbench/election/v1"}`), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "--read-mode", "x"}, 1, "--read-mode"},
+		{[]string{"run", "--nodes", "0"}, 1, "--nodes"},
+		{[]string{"run", "--transport", "udp"}, 1, "--transport"},
+		{[]string{"run", "--value-size", "9-3"}, 1, "--value-size"},
+		{[]string{"run", "--read-ratio", "2"}, 1, "--read-ratio"},
+		{[]string{"run", "--key-dist", "normal"}, 1, "workload"},
+		{[]string{"run", "--read-mode", "lease", "--check-quorum=false"}, 1, "check-quorum"},
+		{[]string{"run", "--heartbeat", "1s"}, 1, "--heartbeat"},
+		{[]string{"run", "--clients", "0"}, 1, "clients"},
+		{[]string{"compare"}, 2, "at least one"},
+		{[]string{"compare", "/nonexistent"}, 2, "nonexistent"},
+		{[]string{"compare", bad}, 2, "unsupported report schema"},
+		{[]string{"compare", "--format", "xml", bad}, 2, "schema"},
+	} {
+		var out, errs bytes.Buffer
+		code := run(context.Background(), tc.args, &out, &errs)
+		if code != tc.code || !strings.Contains(errs.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, errs.String(), tc.code, tc.want)
+		}
+		if n := strings.Count(strings.TrimSpace(errs.String()), "\n"); n > 0 {
+			t.Errorf("%v: want one error line, got %q", tc.args, errs.String())
 		}
 	}
 }
