@@ -8,3 +8,5 @@ require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/tidwall/btree v1.8.2
 )
+
+require github.com/anishathalye/porcupine v1.3.1

@@ -30,6 +30,10 @@ func ParseReadMode(s string) (ReadMode, error) {
 // cannot serve the request; the client should redirect.
 var ErrNotLeader = errors.New("bench: not the leader")
 
+// ErrNodeDown is returned for a request to a node that is not running: the
+// request had no effect, and the client should try another node.
+var ErrNodeDown = errors.New("bench: node not running")
+
 // NotLeaderError names the leader the node knows of (0 if none).
 type NotLeaderError struct{ Leader uint64 }
 

@@ -27,6 +27,10 @@ type LoadConfig struct {
 	Workload workloads.GeneratorConfig
 	// Timeout bounds one request, retries included (default 5s).
 	Timeout time.Duration
+	// History, if set, records every request and its answer for a
+	// linearizability check; writes then carry distinct small values
+	// ("<client>.<seq>") so that a read tells which write it saw.
+	History *History
 }
 
 // Recorder receives one worker's measurements (one per worker, merged at
@@ -214,13 +218,39 @@ func (cl *client) do(ctx context.Context) string {
 	defer cancel()
 	write := op.Kind == workloads.Write
 	var cmd []byte
+	value := op.Value
 	if write {
 		cl.seq++
+		if cl.cfg.History != nil {
+			value = fmt.Appendf(nil, "%d.%d", cl.id, cl.seq)
+		}
 		// A fresh buffer per write: the log keeps the proposed bytes
 		// without copying them (they travel to the disk, the peers and the
 		// state machine), so they must never be reused.
-		cmd = workloads.EncodePut(cl.id, cl.seq, op.Key, op.Value)
+		cmd = workloads.EncodePut(cl.id, cl.seq, op.Key, value)
 	}
+	if h := cl.cfg.History; h != nil {
+		key := append([]byte(nil), op.Key...) // the generator reuses its buffer
+		call := time.Now()
+		kind, got, found, maybeApplied := cl.attempt(ctx, write, cmd, key)
+		if write && maybeApplied {
+			// A write no node took (every attempt refused) or one whose
+			// entry was replaced (dropped) had no effect: it stays out.
+			h.write(cl.id, key, value, call, time.Now(), kind == "")
+		} else if !write && kind == "" {
+			h.read(cl.id, key, got, found, call, time.Now())
+		}
+		return kind
+	}
+	kind, _, _, _ := cl.attempt(ctx, write, cmd, op.Key)
+	return kind
+}
+
+// attempt sends a request, redirecting to the leader it is told about,
+// until it is answered or its context ends. maybeApplied reports whether a
+// write may have taken effect: some node accepted it and it was not
+// reported lost.
+func (cl *client) attempt(ctx context.Context, write bool, cmd, key []byte) (kind string, value []byte, found, maybeApplied bool) {
 	for {
 		target := cl.target(write)
 		var err error
@@ -229,17 +259,26 @@ func (cl *client) do(ctx context.Context) string {
 		} else if write {
 			_, err = cl.c.Write(ctx, target, cmd)
 		} else {
-			_, _, err = cl.c.Read(ctx, target, cl.cfg.ReadMode, op.Key)
+			value, found, err = cl.c.Read(ctx, target, cl.cfg.ReadMode, key)
 		}
 		var nl *NotLeaderError
+		if write && target != 0 && !errors.As(err, &nl) && !errors.Is(err, node.ErrDropped) && !errors.Is(err, ErrNodeDown) {
+			maybeApplied = true
+		}
 		switch {
 		case err == nil:
-			return ""
+			return "", value, found, maybeApplied
 		case ctx.Err() != nil:
 			if errors.Is(err, ErrNotLeader) {
-				return ErrKindNotLeader
+				return ErrKindNotLeader, nil, false, maybeApplied
 			}
-			return ErrKindTimeout
+			return ErrKindTimeout, nil, false, maybeApplied
+		case errors.Is(err, ErrNodeDown):
+			cl.leader = 0 // ask the cluster who leads now
+			select {
+			case <-time.After(5 * time.Millisecond):
+			case <-ctx.Done():
+			}
 		case errors.As(err, &nl):
 			cl.leader = nl.Leader // redirect (0: ask the cluster)
 			if nl.Leader == 0 {
@@ -249,11 +288,11 @@ func (cl *client) do(ctx context.Context) string {
 				}
 			}
 		case errors.Is(err, node.ErrDropped):
-			return ErrKindDropped
+			return ErrKindDropped, nil, false, maybeApplied
 		case errors.Is(err, node.ErrReadFailed):
-			return ErrKindRead
+			return ErrKindRead, nil, false, maybeApplied
 		default:
-			return ErrKindOther
+			return ErrKindOther, nil, false, maybeApplied
 		}
 	}
 }

@@ -109,6 +109,12 @@ func (c *raftCluster) roleChange(rc raft.RoleChange) {
 // start opens node id (from its directory, if it ran before) and connects
 // it. The caller holds no lock.
 func (c *raftCluster) start(id uint64) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return errors.New("raft engine: cluster closed")
+	}
 	kv := workloads.NewKV(workloads.KVConfig{})
 	cfg := c.nodeConfig(id)
 	cfg.StateMachine = kv
@@ -151,6 +157,12 @@ func (c *raftCluster) start(id uint64) error {
 	}
 	f := fault.Wrap(inner)
 	c.mu.Lock()
+	if c.closed { // closed while this node was opening
+		c.mu.Unlock()
+		n.Stop()
+		inner.Close()
+		return errors.New("raft engine: cluster closed")
+	}
 	for link := range c.cut {
 		if link[0] == id {
 			f.Cut(link[1])
@@ -167,7 +179,7 @@ func (c *raftCluster) member(id uint64) (*member, error) {
 	defer c.mu.Unlock()
 	m, ok := c.members[id]
 	if !ok {
-		return nil, fmt.Errorf("node %d is not running", id)
+		return nil, fmt.Errorf("node %d: %w", id, ErrNodeDown)
 	}
 	return m, nil
 }
@@ -241,7 +253,7 @@ func (c *raftCluster) Crash(id uint64) error {
 	delete(c.members, id)
 	c.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("node %d is not running", id)
+		return fmt.Errorf("node %d: %w", id, ErrNodeDown)
 	}
 	// Stop abandons volatile state; what the WAL made durable survives,
 	// which is what a crash leaves.

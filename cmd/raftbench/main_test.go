@@ -163,3 +163,15 @@ func TestRunAndCompareBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestRunCheck(t *testing.T) {
+	var out, errs bytes.Buffer
+	code := run(context.Background(), []string{"run", "--transport", "mem", "--fsync=false", "--clients", "4",
+		"--duration", "500ms", "--warmup", "0s", "--keys", "20", "--check", "--out", t.TempDir() + "/run"}, &out, &errs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if !strings.Contains(out.String(), "linearizable:") {
+		t.Errorf("no check result in %q", out.String())
+	}
+}

@@ -23,6 +23,8 @@ type runConfig struct {
 	out     string
 	quiet   bool
 	flags   map[string]string // every flag's value, for the report
+
+	checkTimeout time.Duration
 }
 
 func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
@@ -52,6 +54,9 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 	readMode := fs.String("read-mode", "readindex", "linearizable reads: readindex, lease, log or follower")
 	seed := fs.Uint64("seed", 1, "seed of every random choice")
 
+	check := fs.Bool("check", false, "record the client history and check it is linearizable (porcupine); writes distinct small values")
+	checkOps := fs.Int("check-max-ops", 200_000, "with --check: operations recorded at most")
+	checkTimeout := fs.Duration("check-timeout", time.Minute, "with --check: time the checker may take")
 	out := fs.String("out", "", "run directory (default results/run-<timestamp>)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	engine := fs.String("engine", "raft", "engine to drive")
@@ -109,6 +114,13 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 			return cfg, fmt.Errorf("want --clients >= 1, --duration > 0, --warmup >= 0, --rate >= 0")
 		}
 		cfg.out, cfg.quiet = *out, *quiet
+		if *check {
+			if *checkOps < 1 || *checkTimeout <= 0 {
+				return cfg, fmt.Errorf("--check-max-ops and --check-timeout must be positive")
+			}
+			cfg.load.History = bench.NewHistory(*checkOps)
+			cfg.checkTimeout = *checkTimeout
+		}
 		return cfg, nil
 	}
 }

@@ -109,7 +109,33 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 		return err
 	}
 	printSummary(stdout, dir, rep)
+	if h := cfg.load.History; h != nil {
+		return checkHistory(h, cfg.checkTimeout, dir, stdout)
+	}
 	return nil
+}
+
+// errViolation ends a --check run whose history is not linearizable.
+var errViolation = errors.New("linearizability violation")
+
+func checkHistory(h *bench.History, timeout time.Duration, dir string, stdout io.Writer) error {
+	res := h.Check(timeout)
+	switch {
+	case res.Linearized:
+		fmt.Fprintf(stdout, "linearizable: %d operations checked", res.Ops)
+		if res.Dropped > 0 {
+			fmt.Fprintf(stdout, " (%d more not recorded: --check-max-ops)", res.Dropped)
+		}
+		fmt.Fprintln(stdout)
+		return nil
+	case res.Unknown:
+		return fmt.Errorf("linearizability check inconclusive: the checker ran out of --check-timeout %v on %d operations", timeout, res.Ops)
+	}
+	path := filepath.Join(dir, "linearizability.html")
+	if err := res.Visualize(path); err != nil {
+		return fmt.Errorf("%w (and writing %s failed: %v)", errViolation, path, err)
+	}
+	return fmt.Errorf("%w in %d operations: see %s", errViolation, res.Ops, path)
 }
 
 func printSummary(w io.Writer, dir string, rep report.Report) {
