@@ -67,7 +67,7 @@ type raftCluster struct {
 	memNet  *mem.Network
 	roles   chan RoleChange
 
-	mu      sync.Mutex
+	mu      sync.RWMutex // read-locked on every request: members rarely change
 	addrs   map[uint64]string // tcp: each node's address, kept across restarts
 	members map[uint64]*member
 	cut     map[[2]uint64]bool
@@ -175,8 +175,8 @@ func (c *raftCluster) start(id uint64) error {
 }
 
 func (c *raftCluster) member(id uint64) (*member, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	m, ok := c.members[id]
 	if !ok {
 		return nil, fmt.Errorf("node %d: %w", id, ErrNodeDown)
@@ -236,8 +236,8 @@ func (c *raftCluster) Read(ctx context.Context, id uint64, mode ReadMode, key []
 }
 
 func (c *raftCluster) Leader() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var lead, term uint64
 	for id, m := range c.members {
 		if st := m.node.Status(); st.Role == raft.Leader && st.Term >= term {
