@@ -116,12 +116,15 @@ func Open(cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, id: rc.ID, wal: w, snaps: snaps, sm: cfg.StateMachine,
-		start:     time.Now(),
-		propC:     make(chan proposal, cfg.ProposalQueue),
-		readC:     make(chan *readRequest, 1024),
-		recvC:     make(chan []raft.Message, 4096),
-		diskC:     make(chan diskWork, 256),
-		applyC:    make(chan applyWork, 256),
+		start: time.Now(),
+		propC: make(chan proposal, cfg.ProposalQueue),
+		readC: make(chan *readRequest, 1024),
+		recvC: make(chan []raft.Message, 4096),
+		// Deep enough that a disk stall (another node's fsync, a snapshot
+		// being written) does not block the loop: a blocked loop sends no
+		// heartbeats, and its followers would start an election.
+		diskC:     make(chan diskWork, 4096),
+		applyC:    make(chan applyWork, 4096),
 		snapDoneC: make(chan snapResult, 16),
 		compactC:  make(chan raft.SnapshotMeta, 4),
 		stopC:     make(chan struct{}),
