@@ -25,7 +25,11 @@ func BenchmarkLoadWrites(b *testing.B) {
 		var recs []*countRecorder
 		_, err = RunLoad(context.Background(), c, LoadConfig{Clients: 512, Duration: 3 * time.Second, Warmup: 500 * time.Millisecond,
 			Workload: workloads.GeneratorConfig{Seed: 1, Keys: workloads.KeyConfig{Keys: 100_000}, ValueBytesMin: 128, ValueBytesMax: 128}},
-			func(time.Time) Recorder { r := &countRecorder{errs: map[string]int{}}; recs = append(recs, r); return r }, nil)
+			func(time.Time) Recorder {
+				r := &countRecorder{errs: map[string]int{}}
+				recs = append(recs, r)
+				return r
+			}, nil)
 		c.Close()
 		if err != nil {
 			b.Fatal(err)

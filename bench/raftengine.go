@@ -67,7 +67,7 @@ type raftCluster struct {
 	memNet  *mem.Network
 	roles   chan RoleChange
 
-	mu      sync.RWMutex // read-locked on every request: members rarely change
+	mu      sync.RWMutex      // read-locked on every request: members rarely change
 	addrs   map[uint64]string // tcp: each node's address, kept across restarts
 	members map[uint64]*member
 	cut     map[[2]uint64]bool
