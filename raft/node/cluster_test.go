@@ -252,14 +252,20 @@ func TestLeaderCrashAndRecovery(t *testing.T) {
 	})
 }
 
+// newSnapshottingCluster starts 3 nodes that snapshot every 40 entries
+// (keeping 10), and names the leader and a follower to make lag.
+func newSnapshottingCluster(t *testing.T, net network) (c *testCluster, lead, lagger uint64) {
+	c = newTestCluster(t, 3, net, func(cfg *Config) {
+		cfg.SnapshotEntries = 40
+		cfg.TrailingEntries = 10
+	})
+	lead = c.leader().ID()
+	return c, lead, c.follower(lead)
+}
+
 func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
 	forEachNet(t, func(t *testing.T, net func() network) {
-		c := newTestCluster(t, 3, net(), func(cfg *Config) {
-			cfg.SnapshotEntries = 40
-			cfg.TrailingEntries = 10
-		})
-		lead := c.leader().ID()
-		lagger := c.follower(lead)
+		c, lead, lagger := newSnapshottingCluster(t, net())
 		vals := values("a", 10)
 		c.propose(vals...)
 		c.checkSame(vals)
@@ -425,12 +431,7 @@ func (s *slowReader) Read(p []byte) (int, error) {
 // partial snapshot behind and catches up with a fresh transfer.
 func TestFollowerRestartsDuringSnapshotTransfer(t *testing.T) {
 	forEachNet(t, func(t *testing.T, net func() network) {
-		c := newTestCluster(t, 3, net(), func(cfg *Config) {
-			cfg.SnapshotEntries = 40
-			cfg.TrailingEntries = 10
-		})
-		lead := c.leader().ID()
-		lagger := c.follower(lead)
+		c, _, lagger := newSnapshottingCluster(t, net())
 		c.stop(lagger)
 		big := make([]string, 200)
 		for i := range big {
