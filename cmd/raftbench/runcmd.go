@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,9 +142,26 @@ func checkHistory(h *bench.History, timeout time.Duration, dir string, stdout io
 
 func printSummary(w io.Writer, dir string, rep report.Report) {
 	l := rep.Latency
-	fmt.Fprintf(w, "%d ops in %.1fs: %.0f ops/s, %d errors %v\n", rep.Ops, rep.DurationSec, rep.Throughput, rep.ErrorCount(), rep.Errors)
+	fmt.Fprintf(w, "%d ops in %.1fs: %.0f ops/s, %d errors%s\n", rep.Ops, rep.DurationSec, rep.Throughput, rep.ErrorCount(), errorKinds(rep.Errors))
 	fmt.Fprintf(w, "latency µs: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d  mean %.0f\n", l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
 	fmt.Fprintf(w, "report: %s (report.json, latency.hgrm, latency.hlog, bench.txt)\n", dir)
+}
+
+// errorKinds lists the error counts by kind, e.g. " (dropped 3, timeout 1)".
+func errorKinds(errs map[string]int64) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	kinds := make([]string, 0, len(errs))
+	for k := range errs {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %d", k, errs[k])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // countingRecorders feeds the progress bar's counter.
