@@ -1,10 +1,26 @@
-// Package bench is raftbench's harness: it drives Raft clusters through an
-// Engine (start a cluster, write, read, crash and restart a node,
-// partition, observe role changes with their times), so that every Raft
-// implementation is measured by the same load generator in one run. The
-// raft library of this module is the first engine (RaftEngine); others plug
-// in beside it as baselines.
+// Package bench is raftbench's harness.
 //
-// The engine conformance tests (testEngine) are the contract an engine
-// must pass.
+// Engines: bench drives Raft clusters only through the Engine and Cluster
+// interfaces (start a cluster, write, read with a read mode, crash and
+// restart a node, partition, observe role changes with their times), so
+// that every Raft implementation is measured by the same load generator in
+// one run. The raft library of this module is the first engine
+// (RaftEngine); others plug in beside it as baselines. testEngine in the
+// tests is the conformance suite every engine must pass.
+//
+// Load: RunLoad drives a cluster closed loop (each client waits for its
+// reply) or open loop (requests on a fixed schedule; latency counts from
+// the intended send time, so a stalled cluster cannot hide its queueing).
+// Each client has a session (client id, sequence number), so a write it
+// retries after a redirect applies once; it follows the leader it is told
+// about and forgets a node that went down. Every failure is counted by kind
+// (timeout, not_leader, dropped, read_failed, other); warm-up is not
+// recorded. Measurements go to one Recorder per worker (package
+// bench/report), merged at the end.
+//
+// Linearizability: with LoadConfig.History, RunLoad records every request
+// and its answer, and History.Check runs porcupine over it, partitioned by
+// key. Writes whose outcome is unknown may take effect at any point after
+// their call; writes no node accepted, or whose entry was replaced, are
+// left out.
 package bench
