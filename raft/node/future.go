@@ -13,6 +13,11 @@ var (
 	// another leader's before it committed. Retrying is safe only if the
 	// command is idempotent (client sessions make it so).
 	ErrDropped = errors.New("node: proposal dropped by a leadership change")
+	// ErrOutcomeUnknown means the node lost track of a proposal: its entry
+	// was covered by a snapshot from the leader before it was applied here.
+	// It may or may not have been applied; with client sessions a retry is
+	// safe and returns the first result.
+	ErrOutcomeUnknown = errors.New("node: proposal outcome unknown (covered by a snapshot)")
 	// ErrReadFailed means a linearizable read could not be confirmed
 	// (leadership changed, or no answer in time); retry it.
 	ErrReadFailed = errors.New("node: read not confirmed")

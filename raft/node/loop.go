@@ -209,10 +209,11 @@ func (n *Node) handleReady(core *raft.Raft, now time.Duration, futures *futureQu
 		if rd.Snapshot != nil {
 			meta := rd.Snapshot.Meta
 			w.restore = &meta
-			// Proposals covered by the snapshot were applied elsewhere; the
-			// results are not ours to give.
+			// Proposals covered by the snapshot may or may not have been
+			// applied (this node had lost leadership and fallen behind): we
+			// cannot tell, and must not say "dropped".
 			for _, f := range futures.popThrough(meta.Index) {
-				f.complete(nil, ErrDropped)
+				f.complete(nil, ErrOutcomeUnknown)
 			}
 		}
 		if len(rd.CommittedEntries) > 0 {
