@@ -70,7 +70,9 @@ func (n *Node) applyLoop() {
 			}
 		}
 		for _, f := range w.futures[fi:] {
-			f.complete(nil, ErrDropped)
+			// Their entries were covered by a restored snapshot: applied
+			// or not, we cannot tell.
+			f.complete(nil, ErrOutcomeUnknown)
 		}
 		n.applied.Store(applied)
 
