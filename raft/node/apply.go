@@ -62,9 +62,15 @@ func (n *Node) applyLoop() {
 			for fi < len(w.futures) && w.futures[fi].index <= e.Index {
 				f := w.futures[fi]
 				fi++
-				if f.index == e.Index && f.term == e.Term {
+				switch {
+				case f.index < e.Index:
+					// Its entry was covered by a restored snapshot.
+					f.complete(nil, ErrOutcomeUnknown)
+				case f.term == e.Term:
 					f.complete(result, nil)
-				} else {
+				default:
+					// Another term's entry committed at its index: ours
+					// never will.
 					f.complete(nil, ErrDropped)
 				}
 			}
