@@ -265,24 +265,29 @@ func newSnapshottingCluster(t *testing.T, net network) (c *testCluster, lead, la
 
 func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
 	forEachNet(t, func(t *testing.T, net func() network) {
-		c, lead, lagger := newSnapshottingCluster(t, net())
+		c, _, lagger := newSnapshottingCluster(t, net())
 		vals := values("a", 10)
 		c.propose(vals...)
 		c.checkSame(vals)
 		c.stop(lagger)
 		vals = append(vals, values("b", 300)...)
 		c.propose(vals[10:]...)
-		// The leader's log no longer reaches back to what the lagger has.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			if _, ok, _ := c.nodes[lead].snaps.Latest(); ok {
-				break
+		// No running node's log reaches back to what the lagger has (whoever
+		// leads when it returns): each has a snapshot far past it, and a
+		// moment to compact behind it.
+		deadline := time.Now().Add(10 * time.Second)
+		for _, n := range c.nodes {
+			for {
+				if meta, ok, _ := n.snaps.Latest(); ok && meta.Index >= 100 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("node %d took no snapshot past index 100", n.ID())
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("leader took no snapshot")
-			}
-			time.Sleep(5 * time.Millisecond)
 		}
+		time.Sleep(100 * time.Millisecond)
 		c.start(lagger)
 		c.checkSame(vals)
 		if got := c.nodes[lagger].Stats().SnapshotsReceived.Load(); got == 0 {

@@ -310,8 +310,11 @@ func (n *Node) Stop() error {
 			return
 		}
 		<-n.loopDone
-		n.snapWG.Wait()
+		// The apply goroutine starts snapshot writers: wait for it to end
+		// before waiting for them (a WaitGroup's Add must not race its
+		// Wait).
 		n.wg.Wait()
+		n.snapWG.Wait()
 		n.wal.Close()
 	})
 	return n.Err()
