@@ -42,6 +42,10 @@ type Node struct {
 
 	stopC    chan struct{}
 	stopOnce sync.Once
+	// handlers is read-locked by every incoming snapshot write; Stop takes
+	// it to wait for them, so no write into the snapshot directory
+	// outlives the node.
+	handlers sync.RWMutex
 	loopDone chan struct{}
 	wg       sync.WaitGroup // disk and apply goroutines
 	snapWG   sync.WaitGroup // snapshot senders and writers
@@ -305,6 +309,8 @@ func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		close(n.stopC)
 		n.snapStop()
+		n.handlers.Lock() // incoming snapshots see stopC and abort
+		n.handlers.Unlock()
 		if n.tr == nil { // never started
 			n.wal.Close()
 			return
@@ -343,6 +349,14 @@ func (h *handler) HandleSnapshot(m raft.Message, body io.Reader) error {
 	if m.Snapshot == nil {
 		return fmt.Errorf("node %d: MsgSnap from %d without snapshot metadata", n.id, m.From)
 	}
+	n.handlers.RLock()
+	defer n.handlers.RUnlock()
+	select {
+	case <-n.stopC:
+		return ErrStopped
+	default:
+	}
+	body = stopReader{r: body, stop: n.stopC}
 	w, err := n.snaps.Create(m.Snapshot.Meta)
 	switch {
 	case errors.Is(err, fs.ErrExist):
@@ -370,4 +384,20 @@ func (h *handler) HandleSnapshot(m raft.Message, body io.Reader) error {
 	case <-n.stopC:
 		return ErrStopped
 	}
+}
+
+// stopReader fails once the node stops, so that a snapshot stream being
+// written does not outlive it.
+type stopReader struct {
+	r    io.Reader
+	stop <-chan struct{}
+}
+
+func (s stopReader) Read(p []byte) (int, error) {
+	select {
+	case <-s.stop:
+		return 0, ErrStopped
+	default:
+	}
+	return s.r.Read(p)
 }
