@@ -293,12 +293,18 @@ func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
 		if got := c.nodes[lagger].Stats().SnapshotsReceived.Load(); got == 0 {
 			t.Errorf("node %d caught up without receiving a snapshot", lagger)
 		}
-		var sent uint64
-		for _, n := range c.nodes {
-			sent += n.Stats().SnapshotsSent.Load()
+		// The sender counts a transfer once the receiver's verdict reaches
+		// it, which may be after the receiver has installed and applied it.
+		sent := func() (sum uint64) {
+			for _, n := range c.nodes {
+				sum += n.Stats().SnapshotsSent.Load()
+			}
+			return sum
 		}
-		if sent == 0 {
-			t.Errorf("no node sent a snapshot")
+		for deadline := time.Now().Add(5 * time.Second); sent() == 0; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no node counted a snapshot as sent")
+			}
 		}
 		// Restart it again: snapshot + WAL tail.
 		c.stop(lagger)
