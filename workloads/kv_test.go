@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 )
@@ -153,4 +154,34 @@ func TestKVGetConcurrentWithApply(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// entryLess must order keys exactly as bytes.Compare does, including keys
+// that differ only past the inline prefix or by trailing zero bytes.
+func TestEntryLessMatchesBytesCompare(t *testing.T) {
+	keys := [][]byte{
+		{}, {0}, {0, 0}, {1}, []byte("a"), []byte("a\x00"), []byte("a\x00\x00"), []byte("ab"),
+		[]byte("k0000000001"), []byte("k0000000002"), []byte("k00000000010"),
+		[]byte("0123456789abcdef"), []byte("0123456789abcdef\x00"), []byte("0123456789abcdefg"),
+		[]byte("0123456789abcdefh"), []byte("0123456789abcdeg"), []byte("0123456789abcde"),
+		[]byte("0123456789abcdef0123456789"), []byte("\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		k := make([]byte, rng.IntN(24))
+		for i := range k {
+			k[i] = byte(rng.IntN(3)) // few symbols: many shared prefixes
+		}
+		keys = append(keys, k)
+	}
+	for _, a := range keys {
+		for _, b := range keys[:40] {
+			if got, want := entryLess(keyEntry(a), keyEntry(b)), bytes.Compare(a, b) < 0; got != want {
+				t.Fatalf("entryLess(%q, %q) = %v, want %v", a, b, got, want)
+			}
+			if got, want := entryLess(keyEntry(b), keyEntry(a)), bytes.Compare(b, a) < 0; got != want {
+				t.Fatalf("entryLess(%q, %q) = %v, want %v", b, a, got, want)
+			}
+		}
+	}
 }

@@ -242,7 +242,9 @@ func readSnapshot(r io.Reader) (*btree.BTreeG[entry], sessions, uint64, error) {
 			d.fail("entry %d: keys out of order", i)
 			break
 		}
-		tree.Load(entry{key: key, value: buf[k:]})
+		e := keyEntry(key)
+		e.value = buf[k:]
+		tree.Load(e)
 		prevKey = key
 	}
 

@@ -81,9 +81,11 @@ func (n *Node) commitGroup(group []diskWork) error {
 			n.stats.EntriesWritten.Add(uint64(len(w.entries)))
 		}
 	}
+	syncStart := time.Now()
 	if err := n.wal.Sync(); err != nil {
 		return err
 	}
+	n.stats.SyncNanos.Add(uint64(time.Since(syncStart)))
 	n.stats.GroupCommits.Add(1)
 	if n.cfg.DiskDelay != nil {
 		if d := n.cfg.DiskDelay(); d > 0 {

@@ -273,6 +273,7 @@ type Stats struct {
 	SnapshotsSent     atomic.Uint64
 	SnapshotsReceived atomic.Uint64
 	GroupCommits      atomic.Uint64 // syncs of the WAL
+	SyncNanos         atomic.Uint64 // time spent in those syncs, in total
 	EntriesWritten    atomic.Uint64
 	MessagesDropped   atomic.Uint64 // dropped because the loop was behind
 }
