@@ -26,7 +26,8 @@ var (
 // Future is the pending result of a proposal. Each proposal allocates one
 // (with its channel): it is the client's handle and cannot be shared.
 type Future struct {
-	done   chan struct{}
+	done   chan struct{} // nil for a proposal made with ProposeAsync
+	cb     func(result any, err error)
 	index  uint64
 	term   uint64
 	result any
@@ -37,6 +38,10 @@ func newFuture() *Future { return &Future{done: make(chan struct{})} }
 
 func (f *Future) complete(result any, err error) {
 	f.result, f.err = result, err
+	if f.cb != nil {
+		f.cb(result, err)
+		return
+	}
 	close(f.done)
 }
 
@@ -65,12 +70,17 @@ func (f *Future) Index() uint64 {
 // readRequest waits until the local state machine may serve a
 // linearizable read.
 type readRequest struct {
-	done  chan struct{}
+	done  chan struct{} // nil for a read made with ReadAsync
+	cb    func(err error)
 	lease bool
 	err   error
 }
 
 func (r *readRequest) complete(err error) {
 	r.err = err
+	if r.cb != nil {
+		r.cb(err)
+		return
+	}
 	close(r.done)
 }

@@ -42,6 +42,10 @@ type Node struct {
 
 	stopC    chan struct{}
 	stopOnce sync.Once
+	// submit is read-locked by every request on its way into propC or
+	// readC; Stop takes it once stopC is closed, so that none is left in a
+	// queue that nobody reads.
+	submit sync.RWMutex
 	// handlers is read-locked by every incoming snapshot write; Stop takes
 	// it to wait for them, so no write into the snapshot directory
 	// outlives the node.
@@ -225,14 +229,60 @@ func (n *Node) Status() raft.Status {
 // A full proposal queue blocks until ctx is done.
 func (n *Node) Propose(ctx context.Context, data []byte) *Future {
 	f := newFuture()
-	select {
-	case n.propC <- proposal{data: data, fut: f}:
-	case <-ctx.Done():
-		f.complete(nil, ctx.Err())
-	case <-n.stopC:
-		f.complete(nil, ErrStopped)
-	}
+	n.submitProposal(ctx, proposal{data: data, fut: f})
 	return f
+}
+
+// submitProposal queues p for the loop, or completes it if ctx ends or the
+// node stops first. Stop completes whatever is still queued.
+func (n *Node) submitProposal(ctx context.Context, p proposal) {
+	n.submit.RLock()
+	defer n.submit.RUnlock()
+	select {
+	case <-n.stopC:
+		p.fut.complete(nil, ErrStopped)
+		return
+	default:
+	}
+	select {
+	case n.propC <- p:
+	case <-ctx.Done():
+		p.fut.complete(nil, ctx.Err())
+	case <-n.stopC:
+		p.fut.complete(nil, ErrStopped)
+	}
+}
+
+// submitRead is submitProposal for reads.
+func (n *Node) submitRead(ctx context.Context, r *readRequest) {
+	n.submit.RLock()
+	defer n.submit.RUnlock()
+	select {
+	case <-n.stopC:
+		r.complete(ErrStopped)
+		return
+	default:
+	}
+	select {
+	case n.readC <- r:
+	case <-ctx.Done():
+		r.complete(ctx.Err())
+	case <-n.stopC:
+		r.complete(ErrStopped)
+	}
+}
+
+// ProposeAsync proposes data and calls done exactly once with what Wait
+// would have returned. It waits only while the proposal queue is full
+// (back-pressure); if ctx ends first, done gets ctx's error. done runs on
+// one of the node's goroutines (the apply goroutine, mostly): it must
+// return at once and never block, so hand the result to a queue.
+//
+// It is for callers with many requests in flight, such as a load
+// generator: no goroutine has to wait on each request, and none has to be
+// woken for each answer.
+func (n *Node) ProposeAsync(ctx context.Context, data []byte, done func(result any, err error)) {
+	n.submitProposal(ctx, proposal{data: data, fut: &Future{cb: done}})
 }
 
 // Apply proposes data and waits for its result.
@@ -250,15 +300,17 @@ func (n *Node) ReadIndex(ctx context.Context) error { return n.read(ctx, false) 
 // clock assumption). Otherwise it falls back to ReadIndex.
 func (n *Node) LeaseRead(ctx context.Context) error { return n.read(ctx, true) }
 
+// ReadAsync is ReadIndex (or, with lease, LeaseRead) that calls done
+// exactly once with what the synchronous call would have returned, under
+// the rules of ProposeAsync. The read has no deadline of its own: one the
+// leader never answers fails after two maximum election timeouts.
+func (n *Node) ReadAsync(ctx context.Context, lease bool, done func(err error)) {
+	n.submitRead(ctx, &readRequest{cb: done, lease: lease})
+}
+
 func (n *Node) read(ctx context.Context, lease bool) error {
 	r := &readRequest{done: make(chan struct{}), lease: lease}
-	select {
-	case n.readC <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.stopC:
-		return ErrStopped
-	}
+	n.submitRead(ctx, r)
 	select {
 	case <-r.done:
 		return r.err
@@ -312,7 +364,12 @@ func (n *Node) Stop() error {
 		n.snapStop()
 		n.handlers.Lock() // incoming snapshots see stopC and abort
 		n.handlers.Unlock()
+		// Requests being submitted see stopC and give up; later ones see it
+		// at once. After this, nothing enters propC or readC.
+		n.submit.Lock()
+		n.submit.Unlock()
 		if n.tr == nil { // never started
+			n.failQueued()
 			n.wal.Close()
 			return
 		}
@@ -322,9 +379,24 @@ func (n *Node) Stop() error {
 		// Wait).
 		n.wg.Wait()
 		n.snapWG.Wait()
+		n.failQueued()
 		n.wal.Close()
 	})
 	return n.Err()
+}
+
+// failQueued completes the requests the loop never took, once it is gone.
+func (n *Node) failQueued() {
+	for {
+		select {
+		case p := <-n.propC:
+			p.fut.complete(nil, ErrStopped)
+		case r := <-n.readC:
+			r.complete(ErrStopped)
+		default:
+			return
+		}
+	}
 }
 
 // handler receives from the transport on its goroutines.
