@@ -15,8 +15,12 @@
 // retries after a redirect applies once; it follows the leader it is told
 // about and forgets a node that went down. Every failure is counted by kind
 // (timeout, not_leader, dropped, read_failed, other); warm-up is not
-// recorded. Measurements go to one Recorder per worker (package
-// bench/report), merged at the end.
+// recorded. Clients are logical: a few workers (one per CPU) each keep
+// their clients' requests in flight through the engine's asynchronous
+// calls (AsyncCluster), so that hundreds of clients cost a few goroutines
+// rather than hundreds competing with the cluster for the CPU; an engine
+// without them gets a goroutine per request. Measurements go to one
+// Recorder per worker (package bench/report), merged at the end.
 //
 // Linearizability: with LoadConfig.History, RunLoad records every request
 // and its answer, and History.Check runs porcupine over it, partitioned by

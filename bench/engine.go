@@ -69,6 +69,24 @@ type ClusterConfig struct {
 	Seed               uint64
 }
 
+// AsyncCluster is a Cluster that also takes requests without a goroutine
+// waiting on each. The load generator drives such a cluster from a few
+// goroutines with many requests in flight; a Cluster without these calls
+// gets a goroutine per request in flight instead, which on a small machine
+// competes with the cluster for the CPU.
+type AsyncCluster interface {
+	Cluster
+	// WriteAsync is Write with the answer delivered to done, exactly once.
+	// ctx bounds only the wait for room in the engine's queues; the caller
+	// keeps its own deadline. done runs on an engine goroutine (or on the
+	// caller's, for an immediate refusal): it must return at once and
+	// never block.
+	WriteAsync(ctx context.Context, node uint64, cmd []byte, done func(result any, err error))
+	// ReadAsync is Read under the same rules. key must not change until
+	// done is called.
+	ReadAsync(ctx context.Context, node uint64, mode ReadMode, key []byte, done func(value []byte, found bool, err error))
+}
+
 // Engine starts clusters of one Raft implementation. The raft library is
 // the first; others plug in beside it as baselines, driven by the same load
 // generator.

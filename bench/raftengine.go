@@ -59,6 +59,8 @@ func (RaftEngine) Start(ctx context.Context, cfg ClusterConfig) (Cluster, error)
 	return c, nil
 }
 
+var _ AsyncCluster = (*raftCluster)(nil)
+
 type raftCluster struct {
 	cfg     ClusterConfig
 	dir     string
@@ -208,6 +210,55 @@ func (c *raftCluster) Write(ctx context.Context, id uint64, cmd []byte) (any, er
 		return nil, r.Err
 	}
 	return res, nil
+}
+
+func (c *raftCluster) WriteAsync(ctx context.Context, id uint64, cmd []byte, done func(any, error)) {
+	m, err := c.member(id)
+	if err != nil {
+		done(nil, err)
+		return
+	}
+	m.node.ProposeAsync(ctx, cmd, func(res any, err error) {
+		if err != nil {
+			done(nil, mapErr(err))
+			return
+		}
+		if r, ok := res.(*workloads.Result); ok && r.Err != nil {
+			done(nil, r.Err)
+			return
+		}
+		done(res, nil)
+	})
+}
+
+// ReadAsync reads the value in the read's callback, on the node's apply
+// goroutine: a lookup costs less than handing the read back first.
+func (c *raftCluster) ReadAsync(ctx context.Context, id uint64, mode ReadMode, key []byte, done func([]byte, bool, error)) {
+	m, err := c.member(id)
+	if err != nil {
+		done(nil, false, err)
+		return
+	}
+	if mode == ReadLog {
+		c.WriteAsync(ctx, id, workloads.EncodeGet(0, 0, key), func(res any, err error) {
+			if err != nil {
+				done(nil, false, err)
+				return
+			}
+			r := res.(*workloads.Result)
+			done(r.Value, r.Found, nil)
+		})
+		return
+	}
+	// readindex and follower: a follower forwards to its leader.
+	m.node.ReadAsync(ctx, mode == ReadLease, func(err error) {
+		if err != nil {
+			done(nil, false, mapErr(err))
+			return
+		}
+		v, ok := m.kv.Get(key)
+		done(v, ok, nil)
+	})
 }
 
 func (c *raftCluster) Read(ctx context.Context, id uint64, mode ReadMode, key []byte) ([]byte, bool, error) {

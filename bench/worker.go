@@ -1,0 +1,373 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/raftbench/raftbench/raft/node"
+	"github.com/raftbench/raftbench/workloads"
+)
+
+const (
+	// retryWait is how long a client waits before it asks again when no
+	// leader is known or its node is down.
+	retryWait = 5 * time.Millisecond
+	// tickInterval paces a worker's retries; deadlines are checked every
+	// deadlineTicks ticks (timeouts are seconds long: 50 ms is precise
+	// enough, and a scan of every client per tick is not free).
+	tickInterval  = 2 * time.Millisecond
+	deadlineTicks = 25
+)
+
+// client is one logical client: a session (id and sequence number, so a
+// write it retries after a redirect or a refusal applies once) with at
+// most one request in flight.
+type client struct {
+	id     uint64
+	seq    uint64
+	gen    *workloads.Generator
+	rng    *rand.Rand
+	leader uint64 // the node it sends to; 0: ask the cluster
+
+	// The request in flight, while busy.
+	busy         bool
+	token        uint64 // counts attempts: an answer to an earlier one is stale
+	write        bool
+	cmd          []byte // a write's command (a read through the log's, too)
+	key          []byte // a copy: the generator reuses its buffer
+	value        []byte // the value written (kept for the history)
+	intended     time.Time
+	call         time.Time
+	deadline     time.Time
+	retryAt      time.Time // non-zero while waiting to retry
+	refused      bool      // the last attempt was refused: a timeout counts as not_leader
+	maybeApplied bool      // some node took the write and did not report it lost
+}
+
+// answer is an engine's reply to one attempt, queued for the worker.
+type answer struct {
+	cl     *client
+	token  uint64
+	target uint64
+	value  []byte
+	found  bool
+	err    error
+}
+
+// answerQueue takes answers from engine goroutines without ever blocking
+// them. It holds at most one answer per attempt, so its size is bounded by
+// the requests in flight.
+type answerQueue struct {
+	mu     sync.Mutex
+	q      []answer
+	signal chan struct{} // capacity 1: "the queue is not empty"
+}
+
+func (a *answerQueue) push(x answer) {
+	a.mu.Lock()
+	a.q = append(a.q, x)
+	a.mu.Unlock()
+	select {
+	case a.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take swaps the queue for spare, which the caller has finished with.
+func (a *answerQueue) take(spare []answer) []answer {
+	clear(spare)
+	a.mu.Lock()
+	q := a.q
+	a.q = spare[:0]
+	a.mu.Unlock()
+	return q
+}
+
+// worker drives its clients' requests from one goroutine: it sends each
+// request through the engine's asynchronous calls and handles the answers
+// as they come back, so a worker with hundreds of clients is one goroutine
+// to schedule, not hundreds.
+type worker struct {
+	c            AsyncCluster
+	cfg          *LoadConfig
+	rec          Recorder
+	measureStart time.Time
+	clients      []*client
+	idle         []*client
+	retries      []*client // waiting for their retryAt
+	answers      answerQueue
+	ctx          context.Context
+}
+
+func newWorker(c AsyncCluster, cfg *LoadConfig, rec Recorder, measureStart time.Time) *worker {
+	return &worker{c: c, cfg: cfg, rec: rec, measureStart: measureStart,
+		answers: answerQueue{signal: make(chan struct{}, 1)}}
+}
+
+// run serves the clients until ctx ends. Closed loop (schedule nil): every
+// idle client sends its next request at once. Open loop: each intended
+// time on schedule goes to an idle client; while none is idle, the
+// schedule waits, and the wait counts in the latency.
+func (w *worker) run(ctx context.Context, schedule <-chan time.Time) {
+	w.ctx = ctx
+	w.idle = append(w.idle[:0], w.clients...)
+	tick := time.NewTicker(tickInterval)
+	defer tick.Stop()
+	var (
+		spare []answer
+		ticks int
+	)
+	for {
+		if ctx.Err() != nil {
+			return // requests in flight end with the run: not their fault
+		}
+		if schedule == nil {
+			for len(w.idle) > 0 {
+				w.start(w.popIdle(), time.Now())
+			}
+		}
+		var sched <-chan time.Time
+		if schedule != nil && len(w.idle) > 0 {
+			sched = schedule
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.answers.signal:
+			spare = w.answers.take(spare)
+			for _, a := range spare {
+				w.handle(a)
+			}
+		case at, ok := <-sched:
+			if !ok {
+				<-ctx.Done() // the schedule ends with the run
+				return
+			}
+			w.start(w.popIdle(), at)
+			w.takeDue(schedule)
+		case now := <-tick.C:
+			w.retryDue(now)
+			if ticks++; ticks%deadlineTicks == 0 {
+				w.expire(now)
+			}
+		}
+	}
+}
+
+// takeDue starts the requests already due on schedule, as long as a
+// client is idle: a burst is taken in one go.
+func (w *worker) takeDue(schedule <-chan time.Time) {
+	for len(w.idle) > 0 {
+		select {
+		case at, ok := <-schedule:
+			if !ok {
+				return
+			}
+			w.start(w.popIdle(), at)
+		default:
+			return
+		}
+	}
+}
+
+func (w *worker) popIdle() *client {
+	cl := w.idle[len(w.idle)-1]
+	w.idle = w.idle[:len(w.idle)-1]
+	return cl
+}
+
+// start begins cl's next request, intended at intended.
+func (w *worker) start(cl *client, intended time.Time) {
+	op := cl.gen.Next()
+	cl.busy, cl.refused, cl.maybeApplied = true, false, false
+	cl.write = op.Kind == workloads.Write
+	cl.key = bytes.Clone(op.Key)
+	cl.cmd, cl.value = nil, nil
+	if cl.write {
+		cl.seq++
+		value := op.Value // the generator's buffer: not kept
+		if w.cfg.History != nil {
+			value = fmt.Appendf(nil, "%d.%d", cl.id, cl.seq)
+			cl.value = value
+		}
+		// A fresh buffer per write: the log keeps the proposed bytes
+		// without copying them (they travel to the disk, the peers and the
+		// state machine), so they must never be reused.
+		cl.cmd = workloads.EncodePut(cl.id, cl.seq, cl.key, value)
+	}
+	cl.intended = intended
+	cl.call = time.Now()
+	cl.deadline = cl.call.Add(w.cfg.Timeout)
+	w.attempt(cl)
+}
+
+// attempt sends cl's request to the node it believes leads (or, for
+// follower reads, another node).
+func (w *worker) attempt(cl *client) {
+	cl.token++
+	cl.retryAt = time.Time{}
+	target := w.target(cl)
+	a := answer{cl: cl, token: cl.token, target: target}
+	switch {
+	case target == 0:
+		a.err = &NotLeaderError{}
+		w.handle(a)
+	case cl.write:
+		// The callback is one allocation per attempt: it must carry the
+		// attempt's token, so that a late answer to an abandoned attempt
+		// is recognised.
+		w.c.WriteAsync(w.ctx, target, cl.cmd, func(_ any, err error) {
+			a.err = err
+			w.answers.push(a)
+		})
+	default:
+		w.c.ReadAsync(w.ctx, target, w.cfg.ReadMode, cl.key, func(value []byte, found bool, err error) {
+			a.value, a.found, a.err = value, found, err
+			w.answers.push(a)
+		})
+	}
+}
+
+// target picks the node for the next attempt: the known leader, or for
+// follower reads a random other node.
+func (w *worker) target(cl *client) uint64 {
+	if cl.leader == 0 {
+		cl.leader = w.c.Leader()
+	}
+	if !cl.write && w.cfg.ReadMode == ReadFollower && cl.leader != 0 {
+		nodes := w.c.Nodes()
+		if len(nodes) > 1 {
+			for {
+				if id := nodes[cl.rng.IntN(len(nodes))]; id != cl.leader {
+					return id
+				}
+			}
+		}
+	}
+	return cl.leader
+}
+
+// handle takes an answer: the request is done, redirected or retried.
+func (w *worker) handle(a answer) {
+	cl := a.cl
+	if !cl.busy || a.token != cl.token {
+		return // an attempt given up on (it timed out)
+	}
+	err := a.err
+	var nl *NotLeaderError
+	refused := errors.As(err, &nl)
+	if cl.write && a.target != 0 && !refused && !errors.Is(err, node.ErrDropped) && !errors.Is(err, ErrNodeDown) {
+		cl.maybeApplied = true
+	}
+	switch {
+	case err == nil:
+		w.finish(cl, "", a.value, a.found)
+	case errors.Is(err, ErrNodeDown):
+		cl.leader = 0 // ask the cluster who leads now
+		w.retryLater(cl)
+	case refused:
+		cl.refused = true
+		cl.leader = nl.Leader // redirect (0: ask the cluster)
+		if nl.Leader == 0 {
+			w.retryLater(cl)
+		} else {
+			w.attempt(cl)
+		}
+	case w.ctx.Err() != nil:
+		// The run ended under this request: not its fault.
+	case errors.Is(err, node.ErrDropped):
+		w.finish(cl, ErrKindDropped, nil, false)
+	case errors.Is(err, node.ErrReadFailed):
+		w.finish(cl, ErrKindRead, nil, false)
+	default:
+		w.finish(cl, ErrKindOther, nil, false)
+	}
+}
+
+func (w *worker) retryLater(cl *client) {
+	cl.retryAt = time.Now().Add(retryWait)
+	w.retries = append(w.retries, cl)
+}
+
+func (w *worker) retryDue(now time.Time) {
+	k := 0
+	for _, cl := range w.retries {
+		switch {
+		case !cl.busy || cl.retryAt.IsZero():
+			// finished (timed out) meanwhile
+		case now.Before(cl.retryAt):
+			w.retries[k] = cl
+			k++
+		default:
+			w.attempt(cl)
+		}
+	}
+	clear(w.retries[k:])
+	w.retries = w.retries[:k]
+}
+
+// expire ends the requests past their deadline. Their answers, if they
+// ever come, are ignored.
+func (w *worker) expire(now time.Time) {
+	for _, cl := range w.clients {
+		if cl.busy && !now.Before(cl.deadline) {
+			kind := ErrKindTimeout
+			if cl.refused {
+				kind = ErrKindNotLeader
+			}
+			w.finish(cl, kind, nil, false)
+		}
+	}
+}
+
+// finish records cl's request and makes cl idle.
+func (w *worker) finish(cl *client, kind string, value []byte, found bool) {
+	now := time.Now()
+	cl.busy = false
+	cl.retryAt = time.Time{}
+	if h := w.cfg.History; h != nil {
+		if cl.write && cl.maybeApplied {
+			// A write no node took (every attempt refused) or one whose
+			// entry was replaced (dropped) had no effect: it stays out.
+			h.write(cl.id, cl.key, cl.value, cl.call, now, kind == "")
+		} else if !cl.write && kind == "" {
+			h.read(cl.id, cl.key, value, found, cl.call, now)
+		}
+	}
+	if !cl.intended.Before(w.measureStart) {
+		if kind != "" {
+			w.rec.Error(cl.intended, kind)
+		} else {
+			w.rec.Record(cl.intended, now.Sub(cl.intended))
+		}
+	}
+	w.idle = append(w.idle, cl)
+}
+
+// syncAdapter drives an engine that has only the blocking calls: one
+// goroutine per request in flight, each with the request timeout.
+type syncAdapter struct {
+	Cluster
+	timeout time.Duration
+}
+
+func (a syncAdapter) WriteAsync(ctx context.Context, node uint64, cmd []byte, done func(any, error)) {
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+		done(a.Write(ctx, node, cmd))
+	}()
+}
+
+func (a syncAdapter) ReadAsync(ctx context.Context, node uint64, mode ReadMode, key []byte, done func([]byte, bool, error)) {
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+		done(a.Read(ctx, node, mode, key))
+	}()
+}

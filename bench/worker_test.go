@@ -1,0 +1,154 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/raftbench/raftbench/workloads"
+)
+
+// scriptCluster is an AsyncCluster whose nodes answer by a script: node 1
+// redirects to node 2, node 3 is down, node 2 answers after delay (or
+// never, for a write whose sequence number is in hold).
+type scriptCluster struct {
+	Cluster
+	delay time.Duration
+
+	mu       sync.Mutex
+	leader   uint64         // what Leader reports
+	attempts map[uint64]int // by node
+	firstCmd map[string][]byte
+	hold     map[uint64]bool // sequence numbers node 2 never answers
+	retried  int             // writes sent again with identical bytes
+}
+
+func newScriptCluster(leader uint64) *scriptCluster {
+	return &scriptCluster{leader: leader, attempts: map[uint64]int{}, firstCmd: map[string][]byte{}, hold: map[uint64]bool{}}
+}
+
+func (s *scriptCluster) Nodes() []uint64 { return []uint64{1, 2, 3} }
+func (s *scriptCluster) Leader() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leader
+}
+
+func (s *scriptCluster) WriteAsync(ctx context.Context, node uint64, cmd []byte, done func(any, error)) {
+	c, err := workloads.DecodeCommand(cmd)
+	if err != nil {
+		panic(err)
+	}
+	s.mu.Lock()
+	s.attempts[node]++
+	id := fmt.Sprint(c.ClientID, "/", c.Seq)
+	if first, ok := s.firstCmd[id]; ok && bytes.Equal(first, cmd) {
+		s.retried++
+	}
+	s.firstCmd[id] = cmd
+	hold := s.hold[c.Seq]
+	s.mu.Unlock()
+	s.answer(node, hold, func(err error) { done(nil, err) })
+}
+
+func (s *scriptCluster) ReadAsync(ctx context.Context, node uint64, mode ReadMode, key []byte, done func([]byte, bool, error)) {
+	s.mu.Lock()
+	s.attempts[node]++
+	s.mu.Unlock()
+	s.answer(node, false, func(err error) { done(nil, false, err) })
+}
+
+func (s *scriptCluster) answer(node uint64, hold bool, done func(error)) {
+	switch node {
+	case 1:
+		done(&NotLeaderError{Leader: 2}) // at once, on the caller's goroutine
+	case 3:
+		go done(ErrNodeDown)
+	case 2:
+		if hold {
+			return // never answered
+		}
+		time.AfterFunc(s.delay, func() { done(nil) })
+	}
+}
+
+// A client follows a redirect, forgets a node that is down, and sends a
+// retried write with the same bytes (the same session and sequence number),
+// so it applies once.
+func TestWorkerRedirectsAndRetries(t *testing.T) {
+	for _, first := range []uint64{1, 3} {
+		c := newScriptCluster(first)
+		c.delay = time.Millisecond
+		rec := &countRecorder{errs: map[string]int{}}
+		go func() { // once a client has forgotten node 3, the cluster names 2
+			time.Sleep(20 * time.Millisecond)
+			c.mu.Lock()
+			c.leader = 2
+			c.mu.Unlock()
+		}()
+		cfg := workload()
+		cfg.ReadRatio = 0
+		_, err := RunLoad(context.Background(), c, LoadConfig{Clients: 8, Duration: 200 * time.Millisecond, Workload: cfg},
+			func(time.Time) Recorder { return rec }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.mu.Lock()
+		if rec.ok < 100 || len(rec.errs) != 0 {
+			t.Errorf("first leader %d: %d ok, errors %v; want >= 100 ok and none failed", first, rec.ok, rec.errs)
+		}
+		if c.attempts[first] == 0 || c.retried < c.attempts[first] {
+			t.Errorf("first leader %d: %d attempts there, %d sent again unchanged to another node; want every one resent", first, c.attempts[first], c.retried)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// A request that gets no answer times out at its deadline and the client
+// goes on; the answer arriving later is not counted a second time.
+func TestWorkerTimesOutAndIgnoresLateAnswers(t *testing.T) {
+	c := newScriptCluster(2)
+	c.delay = 400 * time.Millisecond // longer than the timeout: every answer is late
+	c.hold[3] = true                 // and a client's third write is never answered
+	var mu sync.Mutex
+	var records, timeouts int
+	rec := &funcRecorder2{
+		record: func() { mu.Lock(); records++; mu.Unlock() },
+		err: func(kind string) {
+			mu.Lock()
+			if kind == ErrKindTimeout {
+				timeouts++
+			}
+			mu.Unlock()
+		},
+	}
+	cfg := workload()
+	cfg.ReadRatio = 0
+	const clients = 4
+	_, err := RunLoad(context.Background(), c, LoadConfig{Clients: clients, Duration: 700 * time.Millisecond,
+		Timeout: 100 * time.Millisecond, Workload: cfg}, func(time.Time) Recorder { return rec }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // let the late answers arrive
+	mu.Lock()
+	defer mu.Unlock()
+	if records != 0 {
+		t.Errorf("%d requests recorded as answered, want 0 (every answer came after the timeout)", records)
+	}
+	// 700 ms of 100 ms timeouts (checked every 50 ms): 4-7 per client.
+	if timeouts < 4*clients || timeouts > 7*clients {
+		t.Errorf("%d timeouts, want %d-%d", timeouts, 4*clients, 7*clients)
+	}
+}
+
+type funcRecorder2 struct {
+	record func()
+	err    func(kind string)
+}
+
+func (f *funcRecorder2) Record(time.Time, time.Duration) { f.record() }
+func (f *funcRecorder2) Error(_ time.Time, kind string)  { f.err(kind) }
