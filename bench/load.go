@@ -105,34 +105,6 @@ func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func(me
 		time.AfterFunc(cfg.Warmup, func() { onPhase(PhaseMeasure) })
 	}
 
-	// The open loop's schedule: one intended time per request.
-	var schedule chan time.Time
-	if cfg.Rate > 0 {
-		schedule = make(chan time.Time, 1<<16)
-		go func() {
-			defer close(schedule)
-			interval := time.Duration(float64(time.Second) / cfg.Rate)
-			for k := int64(0); ; k++ {
-				at := start.Add(time.Duration(k) * interval)
-				if !at.Before(end) {
-					return
-				}
-				if d := time.Until(at); d > 0 {
-					select {
-					case <-time.After(d):
-					case <-ctx.Done():
-						return
-					}
-				}
-				select {
-				case schedule <- at:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-
 	// Logical clients are dealt round-robin to a few workers: each worker
 	// keeps all of its clients' requests in flight from one goroutine.
 	// A goroutine per client would put hundreds of runnable goroutines
@@ -146,6 +118,13 @@ func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func(me
 	workers := make([]*worker, nworkers)
 	for w := range workers {
 		workers[w] = newWorker(async, &cfg, newRecorder(measureStart), measureStart)
+		if cfg.Rate > 0 {
+			// The open loop's schedule: request k is intended at start +
+			// k/Rate; worker w takes every nworkers-th from k = w, so
+			// no goroutine hands intended times around.
+			interval := float64(time.Second) / cfg.Rate
+			workers[w].sched = &schedule{start: start, end: end, interval: interval, k: int64(w), stride: int64(nworkers)}
+		}
 	}
 	for i := 0; i < cfg.Clients; i++ {
 		wcfg := cfg.Workload
@@ -162,7 +141,7 @@ func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func(me
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.run(ctx, schedule)
+			w.run(ctx)
 		}()
 	}
 	wg.Wait()

@@ -101,6 +101,7 @@ type worker struct {
 	idle         []*client
 	retries      []*client // waiting for their retryAt
 	answers      answerQueue
+	sched        *schedule // open loop only
 	ctx          context.Context
 }
 
@@ -109,11 +110,25 @@ func newWorker(c AsyncCluster, cfg *LoadConfig, rec Recorder, measureStart time.
 		answers: answerQueue{signal: make(chan struct{}, 1)}}
 }
 
-// run serves the clients until ctx ends. Closed loop (schedule nil): every
+// schedule is one worker's share of the open loop's intended send times.
+type schedule struct {
+	start, end time.Time
+	interval   float64 // nanoseconds between two requests of the whole load
+	k, stride  int64   // this worker's next request number, and the step
+}
+
+// next is the intended time of the worker's next request; ok is false
+// once it falls past the end of the run.
+func (s *schedule) next() (at time.Time, ok bool) {
+	at = s.start.Add(time.Duration(float64(s.k) * s.interval))
+	return at, at.Before(s.end)
+}
+
+// run serves the clients until ctx ends. Closed loop (no schedule): every
 // idle client sends its next request at once. Open loop: each intended
-// time on schedule goes to an idle client; while none is idle, the
-// schedule waits, and the wait counts in the latency.
-func (w *worker) run(ctx context.Context, schedule <-chan time.Time) {
+// time goes to an idle client; while none is idle, the schedule waits, and
+// the wait counts in the latency.
+func (w *worker) run(ctx context.Context) {
 	w.ctx = ctx
 	w.idle = append(w.idle[:0], w.clients...)
 	tick := time.NewTicker(tickInterval)
@@ -121,19 +136,32 @@ func (w *worker) run(ctx context.Context, schedule <-chan time.Time) {
 	var (
 		spare []answer
 		ticks int
+		due   = time.NewTimer(time.Hour)
 	)
+	defer due.Stop()
 	for {
 		if ctx.Err() != nil {
 			return // requests in flight end with the run: not their fault
 		}
-		if schedule == nil {
+		if w.sched == nil {
 			for len(w.idle) > 0 {
 				w.start(w.popIdle(), time.Now())
 			}
-		}
-		var sched <-chan time.Time
-		if schedule != nil && len(w.idle) > 0 {
-			sched = schedule
+		} else if len(w.idle) > 0 {
+			// Start whatever is due (a late wake-up takes a burst in one
+			// go), then sleep until the next one.
+			now := time.Now()
+			for len(w.idle) > 0 {
+				at, ok := w.sched.next()
+				if !ok || at.After(now) {
+					break
+				}
+				w.sched.k += w.sched.stride
+				w.start(w.popIdle(), at)
+			}
+			if at, ok := w.sched.next(); ok && len(w.idle) > 0 {
+				due.Reset(at.Sub(now))
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -143,34 +171,12 @@ func (w *worker) run(ctx context.Context, schedule <-chan time.Time) {
 			for _, a := range spare {
 				w.handle(a)
 			}
-		case at, ok := <-sched:
-			if !ok {
-				<-ctx.Done() // the schedule ends with the run
-				return
-			}
-			w.start(w.popIdle(), at)
-			w.takeDue(schedule)
+		case <-due.C:
 		case now := <-tick.C:
 			w.retryDue(now)
 			if ticks++; ticks%deadlineTicks == 0 {
 				w.expire(now)
 			}
-		}
-	}
-}
-
-// takeDue starts the requests already due on schedule, as long as a
-// client is idle: a burst is taken in one go.
-func (w *worker) takeDue(schedule <-chan time.Time) {
-	for len(w.idle) > 0 {
-		select {
-		case at, ok := <-schedule:
-			if !ok {
-				return
-			}
-			w.start(w.popIdle(), at)
-		default:
-			return
 		}
 	}
 }
