@@ -88,7 +88,9 @@ func (cfg *LoadConfig) validate() error {
 
 // RunLoad drives c with the load cfg describes. newRecorder is called once
 // per worker with the start of the measured phase; onPhase (may be nil) is
-// called when a phase starts.
+// called when a phase starts. RunLoad returns when the run ends; requests
+// still in flight then are abandoned, not counted, and the engine may go
+// on with them (and answer them) until the cluster is closed.
 func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func(measureStart time.Time) Recorder, onPhase func(Phase)) (LoadResult, error) {
 	if err := cfg.validate(); err != nil {
 		return LoadResult{}, err
@@ -119,11 +121,12 @@ func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func(me
 	for w := range workers {
 		workers[w] = newWorker(async, &cfg, newRecorder(measureStart), measureStart)
 		if cfg.Rate > 0 {
-			// The open loop's schedule: request k is intended at start +
-			// k/Rate; worker w takes every nworkers-th from k = w, so
-			// no goroutine hands intended times around.
-			interval := float64(time.Second) / cfg.Rate
-			workers[w].sched = &schedule{start: start, end: end, interval: interval, k: int64(w), stride: int64(nworkers)}
+			// Each worker computes its share of the open loop's
+			// schedule: no goroutine hands intended times around.
+			sc := &schedule{start: start, end: end, interval: float64(time.Second) / cfg.Rate,
+				clients: int64(cfg.Clients), workers: int64(nworkers), worker: int64(w)}
+			sc.first()
+			workers[w].sched = sc
 		}
 	}
 	for i := 0; i < cfg.Clients; i++ {

@@ -45,8 +45,9 @@ type client struct {
 	call         time.Time
 	deadline     time.Time
 	retryAt      time.Time // non-zero while waiting to retry
-	refused      bool      // the last attempt was refused: a timeout counts as not_leader
+	refused      bool      // the last answer was a refusal: a timeout counts as not_leader
 	maybeApplied bool      // some node took the write and did not report it lost
+	pending      bool      // a write attempt is unanswered: it may yet take effect
 }
 
 // answer is an engine's reply to one attempt, queued for the worker.
@@ -60,8 +61,8 @@ type answer struct {
 }
 
 // answerQueue takes answers from engine goroutines without ever blocking
-// them. It holds at most one answer per attempt, so its size is bounded by
-// the requests in flight.
+// them. It holds at most one answer per attempt: requests in flight plus
+// attempts given up on whose answers are still to come.
 type answerQueue struct {
 	mu     sync.Mutex
 	q      []answer
@@ -111,10 +112,30 @@ func newWorker(c AsyncCluster, cfg *LoadConfig, rec Recorder, measureStart time.
 }
 
 // schedule is one worker's share of the open loop's intended send times.
+// Request k of the whole load is intended at start + k*interval and
+// belongs to client slot k mod clients; a worker takes the requests of the
+// slots it holds (slot i goes to worker i mod workers, as the clients do),
+// so each worker's share of the rate is its share of the clients.
 type schedule struct {
-	start, end time.Time
-	interval   float64 // nanoseconds between two requests of the whole load
-	k, stride  int64   // this worker's next request number, and the step
+	start, end       time.Time
+	interval         float64 // nanoseconds between two requests of the whole load
+	k                int64   // this worker's next request number
+	clients, workers int64
+	worker           int64
+}
+
+func (s *schedule) mine(k int64) bool { return (k%s.clients)%s.workers == s.worker }
+
+// first positions the schedule at the worker's first request.
+func (s *schedule) first() {
+	for s.k = 0; !s.mine(s.k); s.k++ {
+	}
+}
+
+// advance moves to the worker's next request.
+func (s *schedule) advance() {
+	for s.k++; !s.mine(s.k); s.k++ {
+	}
 }
 
 // next is the intended time of the worker's next request; ok is false
@@ -139,6 +160,7 @@ func (w *worker) run(ctx context.Context) {
 		due   = time.NewTimer(time.Hour)
 	)
 	defer due.Stop()
+	defer w.abandon()
 	for {
 		if ctx.Err() != nil {
 			return // requests in flight end with the run: not their fault
@@ -156,11 +178,11 @@ func (w *worker) run(ctx context.Context) {
 				if !ok || at.After(now) {
 					break
 				}
-				w.sched.k += w.sched.stride
+				w.sched.advance()
 				w.start(w.popIdle(), at)
 			}
 			if at, ok := w.sched.next(); ok && len(w.idle) > 0 {
-				due.Reset(at.Sub(now))
+				due.Reset(time.Until(at))
 			}
 		}
 		select {
@@ -190,7 +212,7 @@ func (w *worker) popIdle() *client {
 // start begins cl's next request, intended at intended.
 func (w *worker) start(cl *client, intended time.Time) {
 	op := cl.gen.Next()
-	cl.busy, cl.refused, cl.maybeApplied = true, false, false
+	cl.busy, cl.refused, cl.maybeApplied, cl.pending = true, false, false, false
 	cl.write = op.Kind == workloads.Write
 	cl.key = bytes.Clone(op.Key)
 	cl.cmd, cl.value = nil, nil
@@ -221,9 +243,11 @@ func (w *worker) attempt(cl *client) {
 	a := answer{cl: cl, token: cl.token, target: target}
 	switch {
 	case target == 0:
-		a.err = &NotLeaderError{}
-		w.handle(a)
+		// Nobody to ask: wait and ask the cluster again.
+		cl.refused = true
+		w.retryLater(cl)
 	case cl.write:
+		cl.pending = true
 		// The callback is one allocation per attempt: it must carry the
 		// attempt's token, so that a late answer to an abandoned attempt
 		// is recognised.
@@ -267,25 +291,33 @@ func (w *worker) handle(a answer) {
 	err := a.err
 	var nl *NotLeaderError
 	refused := errors.As(err, &nl)
-	if cl.write && a.target != 0 && !refused && !errors.Is(err, node.ErrDropped) && !errors.Is(err, ErrNodeDown) {
-		cl.maybeApplied = true
+	if cl.write {
+		cl.pending = false
+		if !refused && !errors.Is(err, node.ErrDropped) && !errors.Is(err, ErrNodeDown) {
+			cl.maybeApplied = true
+		}
 	}
+	cl.refused = refused
 	switch {
+	case w.ctx.Err() != nil:
+		// The run ended under this request: not its fault. It stays busy
+		// for abandon to record.
+	case !time.Now().Before(cl.deadline) || errors.Is(err, context.DeadlineExceeded):
+		// Answered after its deadline (expire runs only every 50 ms), or
+		// an engine's own timeout: a timeout either way.
+		w.timeout(cl)
 	case err == nil:
 		w.finish(cl, "", a.value, a.found)
 	case errors.Is(err, ErrNodeDown):
 		cl.leader = 0 // ask the cluster who leads now
 		w.retryLater(cl)
 	case refused:
-		cl.refused = true
 		cl.leader = nl.Leader // redirect (0: ask the cluster)
 		if nl.Leader == 0 {
 			w.retryLater(cl)
 		} else {
 			w.attempt(cl)
 		}
-	case w.ctx.Err() != nil:
-		// The run ended under this request: not its fault.
 	case errors.Is(err, node.ErrDropped):
 		w.finish(cl, ErrKindDropped, nil, false)
 	case errors.Is(err, node.ErrReadFailed):
@@ -300,21 +332,27 @@ func (w *worker) retryLater(cl *client) {
 	w.retries = append(w.retries, cl)
 }
 
+// retryDue sends the retries that are due. The list is taken out first:
+// an attempt may put its client straight back on it.
 func (w *worker) retryDue(now time.Time) {
-	k := 0
-	for _, cl := range w.retries {
+	list := w.retries
+	w.retries = nil
+	var due []*client
+	for _, cl := range list {
 		switch {
 		case !cl.busy || cl.retryAt.IsZero():
 			// finished (timed out) meanwhile
 		case now.Before(cl.retryAt):
-			w.retries[k] = cl
-			k++
+			w.retries = append(w.retries, cl)
+		case !now.Before(cl.deadline):
+			w.timeout(cl)
 		default:
-			w.attempt(cl)
+			due = append(due, cl)
 		}
 	}
-	clear(w.retries[k:])
-	w.retries = w.retries[:k]
+	for _, cl := range due {
+		w.attempt(cl)
+	}
 }
 
 // expire ends the requests past their deadline. Their answers, if they
@@ -322,11 +360,33 @@ func (w *worker) retryDue(now time.Time) {
 func (w *worker) expire(now time.Time) {
 	for _, cl := range w.clients {
 		if cl.busy && !now.Before(cl.deadline) {
-			kind := ErrKindTimeout
-			if cl.refused {
-				kind = ErrKindNotLeader
-			}
-			w.finish(cl, kind, nil, false)
+			w.timeout(cl)
+		}
+	}
+}
+
+// timeout ends cl's request at its deadline: not_leader if the last
+// answer was a refusal, timeout otherwise.
+func (w *worker) timeout(cl *client) {
+	kind := ErrKindTimeout
+	if cl.refused {
+		kind = ErrKindNotLeader
+	}
+	w.finish(cl, kind, nil, false)
+}
+
+// abandon runs when the run ends: the requests still in flight are not
+// counted, but a write among them may yet take effect, and the history
+// says so (a read might observe it).
+func (w *worker) abandon() {
+	h := w.cfg.History
+	if h == nil {
+		return
+	}
+	now := time.Now()
+	for _, cl := range w.clients {
+		if cl.busy && cl.write && (cl.maybeApplied || cl.pending) {
+			h.write(cl.id, cl.key, cl.value, cl.call, now, false)
 		}
 	}
 }
@@ -337,9 +397,11 @@ func (w *worker) finish(cl *client, kind string, value []byte, found bool) {
 	cl.busy = false
 	cl.retryAt = time.Time{}
 	if h := w.cfg.History; h != nil {
-		if cl.write && cl.maybeApplied {
+		if cl.write && (cl.maybeApplied || cl.pending) {
 			// A write no node took (every attempt refused) or one whose
 			// entry was replaced (dropped) had no effect: it stays out.
+			// One unanswered at its deadline may yet apply: it stays in,
+			// with an unknown outcome.
 			h.write(cl.id, cl.key, cl.value, cl.call, now, kind == "")
 		} else if !cl.write && kind == "" {
 			h.read(cl.id, cl.key, value, found, cl.call, now)

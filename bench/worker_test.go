@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,12 @@ type scriptCluster struct {
 	firstCmd map[string][]byte
 	hold     map[uint64]bool // sequence numbers node 2 never answers
 	retried  int             // writes sent again with identical bytes
+}
+
+func (s *scriptCluster) setLeader(id uint64) {
+	s.mu.Lock()
+	s.leader = id
+	s.mu.Unlock()
 }
 
 func newScriptCluster(leader uint64) *scriptCluster {
@@ -85,9 +92,7 @@ func TestWorkerRedirectsAndRetries(t *testing.T) {
 		rec := &countRecorder{errs: map[string]int{}}
 		go func() { // once a client has forgotten node 3, the cluster names 2
 			time.Sleep(20 * time.Millisecond)
-			c.mu.Lock()
-			c.leader = 2
-			c.mu.Unlock()
+			c.setLeader(2)
 		}()
 		cfg := workload()
 		cfg.ReadRatio = 0
@@ -133,7 +138,8 @@ func TestWorkerTimesOutAndIgnoresLateAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // let the late answers arrive
+	// Answers to the first requests (400 ms late) arrived during the run,
+	// long after their 100 ms timeouts: none may count.
 	mu.Lock()
 	defer mu.Unlock()
 	if records != 0 {
@@ -152,3 +158,90 @@ type funcRecorder2 struct {
 
 func (f *funcRecorder2) Record(time.Time, time.Duration) { f.record() }
 func (f *funcRecorder2) Error(_ time.Time, kind string)  { f.err(kind) }
+
+// While no leader is known, clients keep asking (every retryWait) and go
+// on as soon as one is: they do not sit out their timeout.
+func TestWorkerWaitsOutAnElection(t *testing.T) {
+	c := newScriptCluster(0)
+	c.delay = time.Millisecond
+	time.AfterFunc(30*time.Millisecond, func() { c.setLeader(2) })
+	rec := &countRecorder{errs: map[string]int{}}
+	cfg := workload()
+	cfg.ReadRatio = 0.5
+	_, err := RunLoad(context.Background(), c, LoadConfig{Clients: 4, Duration: 300 * time.Millisecond,
+		Timeout: time.Second, Workload: cfg}, func(time.Time) Recorder { return rec }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.ok < 100 || len(rec.errs) != 0 {
+		t.Errorf("%d ok, errors %v in 300 ms with a leader after 30 ms; want >= 100 ok, no errors", rec.ok, rec.errs)
+	}
+	if rec.maxLat > 100*time.Millisecond {
+		t.Errorf("max latency %v, want about the 30 ms without a leader", rec.maxLat)
+	}
+}
+
+// A write that no answer ends (timed out, or still in flight when the run
+// ends) may have taken effect: the history keeps it with an unknown
+// outcome, so a read that sees its value is not called a violation.
+func TestHistoryKeepsUnansweredWrites(t *testing.T) {
+	c := newScriptCluster(2)
+	c.delay = time.Millisecond
+	c.hold[2] = true // every client's second write is never answered
+	h := NewHistory(10_000)
+	cfg := workload()
+	cfg.ReadRatio = 0
+	const clients = 3
+	_, err := RunLoad(context.Background(), c, LoadConfig{Clients: clients, Duration: 200 * time.Millisecond,
+		Timeout: 100 * time.Millisecond, Workload: cfg, History: h},
+		func(time.Time) Recorder { return &countRecorder{errs: map[string]int{}} }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	unknown := map[string]bool{}
+	for _, op := range h.ops {
+		in := op.Input.(kvInput)
+		if in.Write && op.Return == math.MaxInt64 {
+			unknown[in.Value] = true
+		}
+	}
+	for id := 1; id <= clients; id++ {
+		// Client id's second write: value "<id>.2". It timed out after
+		// 100 ms, or the run ended under it.
+		if v := fmt.Sprintf("%d.2", id); !unknown[v] {
+			t.Errorf("write %q was never answered but is not in the history as unknown (unknown: %v)", v, unknown)
+		}
+	}
+}
+
+// blockingCluster has only the blocking calls, which return when their
+// context ends.
+type blockingCluster struct{ Cluster }
+
+func (blockingCluster) Nodes() []uint64 { return []uint64{1} }
+func (blockingCluster) Leader() uint64  { return 1 }
+func (blockingCluster) Write(ctx context.Context, _ uint64, _ []byte) (any, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+func (blockingCluster) Read(ctx context.Context, _ uint64, _ ReadMode, _ []byte) ([]byte, bool, error) {
+	<-ctx.Done()
+	return nil, false, ctx.Err()
+}
+
+// An engine without asynchronous calls runs each request on a goroutine
+// with the request timeout; when that ends the request, it counts as a
+// timeout, not as another error.
+func TestSyncEngineTimeoutsAreTimeouts(t *testing.T) {
+	rec := &countRecorder{errs: map[string]int{}}
+	_, err := RunLoad(context.Background(), blockingCluster{}, LoadConfig{Clients: 3, Duration: 450 * time.Millisecond,
+		Timeout: 100 * time.Millisecond, Workload: workload()}, func(time.Time) Recorder { return rec }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.ok != 0 || rec.errs[ErrKindTimeout] < 3*3 || len(rec.errs) != 1 {
+		t.Errorf("%d ok, errors %v; want only timeouts, at least 9", rec.ok, rec.errs)
+	}
+}

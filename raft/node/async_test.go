@@ -62,8 +62,56 @@ func TestProposeAsyncAndReadAsync(t *testing.T) {
 	got := make(chan error, 1)
 	f.ProposeAsync(context.Background(), []byte("x"), func(_ any, err error) { got <- err })
 	var nl *raft.NotLeaderError
-	if err := <-got; !errors.As(err, &nl) || nl.Leader != lead.ID() {
-		t.Errorf("proposal on a follower: got %v, want a redirect to %d", err, lead.ID())
+	select {
+	case err := <-got:
+		if !errors.As(err, &nl) || nl.Leader != lead.ID() {
+			t.Errorf("proposal on a follower: got %v, want a redirect to %d", err, lead.ID())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a proposal on a follower was never answered")
+	}
+}
+
+// Requests queued on a node that never ran, and requests submitted after
+// Stop, are answered ErrStopped, each exactly once.
+func TestAsyncRequestsOnAStoppedNode(t *testing.T) {
+	c := newTestCluster(t, 1, newMemNet(), nil)
+	c.stop(1)
+	cfg := c.cfg(1)
+	cfg.StateMachine = &listSM{}
+	n, err := Open(cfg) // opened, never started: nothing reads its queues
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	calls := map[int][]error{}
+	answer := func(i int) func(error) {
+		return func(err error) { mu.Lock(); calls[i] = append(calls[i], err); mu.Unlock() }
+	}
+	const queued = 10
+	for i := range queued {
+		if i%2 == 0 {
+			n.ProposeAsync(context.Background(), []byte("x"), func(_ any, err error) { answer(i)(err) })
+		} else {
+			n.ReadAsync(context.Background(), false, answer(i))
+		}
+	}
+	mu.Lock()
+	if len(calls) != 0 {
+		t.Errorf("%d requests answered before Stop on a node that never ran", len(calls))
+	}
+	mu.Unlock()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n.ProposeAsync(context.Background(), []byte("late"), func(_ any, err error) { answer(queued)(err) })
+	n.ReadAsync(context.Background(), true, answer(queued+1))
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range queued + 2 {
+		if got := calls[i]; len(got) != 1 || !errors.Is(got[0], ErrStopped) {
+			t.Errorf("request %d: answers %v, want exactly one ErrStopped", i, got)
+		}
 	}
 }
 
@@ -90,17 +138,17 @@ func TestAsyncRequestsAnsweredAcrossStop(t *testing.T) {
 	wg.Wait()
 	deadline := time.After(10 * time.Second)
 	stopped := 0
-	for range 4 * perSender {
+	for got := 0; got < 4*perSender; got++ {
 		select {
 		case err := <-answered:
 			if errors.Is(err, ErrStopped) {
 				stopped++
 			}
 		case <-deadline:
-			t.Fatalf("%d requests answered of %d", len(answered), 4*perSender)
+			t.Fatalf("%d of %d requests never answered", 4*perSender-got, 4*perSender)
 		}
 	}
 	if stopped == 0 {
-		t.Errorf("no request was submitted after the stop (the test raced nothing)")
+		t.Errorf("no request failed with ErrStopped (the test raced nothing with the stop)")
 	}
 }

@@ -5,8 +5,9 @@
 //
 // # Goroutines
 //
-//	event loop (run)      fed by: proposals (Propose), reads (ReadIndex,
-//	                      LeaseRead), messages from the transport handler,
+//	event loop (run)      fed by: proposals (Propose, ProposeAsync), reads
+//	                      (ReadIndex, LeaseRead, ReadAsync), messages from
+//	                      the transport handler,
 //	                      the disk goroutine's durable marks, snapshot
 //	                      senders' results, finished snapshots, its timer.
 //	                      Owns: the core, the proposal futures not yet
@@ -19,7 +20,10 @@
 //	                      write to the disk goroutine and the committed
 //	                      entries to the apply goroutine.
 //	                      Stops: when Stop closes stopC; it then closes diskC
-//	                      and applyC and fails what it owned.
+//	                      and applyC and fails what it owned. Stop fails the
+//	                      requests still queued for it once every goroutine
+//	                      has ended (a request submitted during Stop waits
+//	                      for nothing: it is refused).
 //
 //	disk goroutine        fed by: diskC (one item per Ready, in order).
 //	(diskLoop)            Owns: the WAL. Takes everything queued as one group
@@ -65,6 +69,14 @@
 // reads share a round). LeaseRead skips the round while the leader's lease
 // holds (CheckQuorum only; the lease assumes bounded clock drift, see
 // package raft). Followers serve reads through ReadIndex too.
+//
+// # Asynchronous requests
+//
+// Propose returns a Future to wait on; ProposeAsync and ReadAsync instead
+// call a function with the outcome, from whichever goroutine learns it.
+// They are for callers with many requests in flight (a load generator, a
+// server multiplexing clients): no goroutine per request waits, and none
+// is woken per answer.
 //
 // # Restart
 //

@@ -275,8 +275,10 @@ func (n *Node) submitRead(ctx context.Context, r *readRequest) {
 // ProposeAsync proposes data and calls done exactly once with what Wait
 // would have returned. It waits only while the proposal queue is full
 // (back-pressure); if ctx ends first, done gets ctx's error. done runs on
-// one of the node's goroutines (the apply goroutine, mostly): it must
-// return at once and never block, so hand the result to a queue.
+// one of the node's goroutines (the apply goroutine, mostly), on the
+// caller's (an immediate refusal) or on the one calling Stop (a request
+// still queued): it must return at once, never block, and never call the
+// node; hand the result to a queue.
 //
 // It is for callers with many requests in flight, such as a load
 // generator: no goroutine has to wait on each request, and none has to be
@@ -303,7 +305,9 @@ func (n *Node) LeaseRead(ctx context.Context) error { return n.read(ctx, true) }
 // ReadAsync is ReadIndex (or, with lease, LeaseRead) that calls done
 // exactly once with what the synchronous call would have returned, under
 // the rules of ProposeAsync. The read has no deadline of its own: one the
-// leader never answers fails after two maximum election timeouts.
+// leader never confirms fails after two maximum election timeouts; a
+// confirmed one waits for the apply goroutine to reach its index (or for
+// Stop).
 func (n *Node) ReadAsync(ctx context.Context, lease bool, done func(err error)) {
 	n.submitRead(ctx, &readRequest{cb: done, lease: lease})
 }
