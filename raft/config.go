@@ -23,6 +23,14 @@ type Config struct {
 	// [Min, Max] at every reset. Min == Max is allowed (no randomization).
 	ElectionTimeoutMin time.Duration
 	ElectionTimeoutMax time.Duration
+	// CandidateTimeoutMin and CandidateTimeoutMax, if Max is set, bound
+	// the timeout a candidate (or pre-candidate) waits before it retries
+	// an election that did not finish, instead of the election timeout
+	// range. A range shorter than the followers' makes the candidates of a
+	// split vote retry before any follower times out, so one of them
+	// usually wins the next round ("Raft Refloated", Howard et al., 2015).
+	CandidateTimeoutMin time.Duration
+	CandidateTimeoutMax time.Duration
 	// HeartbeatInterval is how often a leader sends heartbeats. Default:
 	// ElectionTimeoutMin / 2.
 	HeartbeatInterval time.Duration
@@ -74,6 +82,10 @@ func (c *Config) validate() error {
 		return bad("ElectionTimeoutMin must be positive, got %v", c.ElectionTimeoutMin)
 	case c.ElectionTimeoutMax < c.ElectionTimeoutMin:
 		return bad("ElectionTimeoutMax %v < ElectionTimeoutMin %v", c.ElectionTimeoutMax, c.ElectionTimeoutMin)
+	case c.CandidateTimeoutMax > 0 && (c.CandidateTimeoutMin <= 0 || c.CandidateTimeoutMax < c.CandidateTimeoutMin):
+		return bad("candidate timeout range %v-%v: want 0 < min <= max", c.CandidateTimeoutMin, c.CandidateTimeoutMax)
+	case c.CandidateTimeoutMax == 0 && c.CandidateTimeoutMin != 0:
+		return bad("CandidateTimeoutMin %v without CandidateTimeoutMax", c.CandidateTimeoutMin)
 	case c.HeartbeatInterval < 0:
 		return bad("HeartbeatInterval must not be negative")
 	case c.Rand == nil:

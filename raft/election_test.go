@@ -563,3 +563,47 @@ func TestCampaignIgnoredByLeaderAndNonVoter(t *testing.T) {
 		t.Errorf("non-voter: role=%v term=%d, want follower term 0", nv.Role(), nv.Term())
 	}
 }
+
+// With a candidate timeout range, a candidate (and a pre-candidate) waits
+// a timeout from that range before retrying; followers keep the election
+// timeout range.
+func TestCandidateTimeoutRange(t *testing.T) {
+	const cmin, cmax = 10 * time.Millisecond, 20 * time.Millisecond
+	for _, prevote := range []bool{false, true} {
+		cfg := testConfig(1, ids(3))
+		cfg.PreVote = prevote
+		cfg.CandidateTimeoutMin, cfg.CandidateTimeoutMax = cmin, cmax
+		r := newTestRaft(t, cfg, State{})
+		checkDeadline(t, "follower", r, 0)
+		now := time.Duration(0)
+		for i := range 50 {
+			now = r.NextDeadline()
+			r.Tick(now)
+			drain(r, now)
+			if want := Candidate; !prevote && r.Role() != want {
+				t.Fatalf("round %d: role %v, want %v", i, r.Role(), want)
+			}
+			if d := r.NextDeadline() - now; d < cmin || d > cmax {
+				t.Fatalf("prevote=%v round %d (%v): retry timeout %v, want within [%v, %v]", prevote, i, r.Role(), d, cmin, cmax)
+			}
+		}
+		// A candidate that hears of a leader follows it and is back on the
+		// election timeout range.
+		step(t, r, now, Message{Type: MsgHeartbeat, From: 2, Term: r.Term() + 1})
+		drain(r, now)
+		if r.Role() != Follower {
+			t.Fatalf("role %v after a leader's heartbeat, want follower", r.Role())
+		}
+		checkDeadline(t, "follower again", r, now)
+	}
+}
+
+func TestCandidateTimeoutRangeValidated(t *testing.T) {
+	for _, c := range [][2]time.Duration{{0, 10 * time.Millisecond}, {20 * time.Millisecond, 10 * time.Millisecond}, {10 * time.Millisecond, 0}} {
+		cfg := testConfig(1, ids(3))
+		cfg.CandidateTimeoutMin, cfg.CandidateTimeoutMax = c[0], c[1]
+		if _, err := New(cfg, State{}, 0); err == nil {
+			t.Errorf("candidate timeout %v-%v accepted, want an error", c[0], c[1])
+		}
+	}
+}

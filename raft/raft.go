@@ -369,9 +369,15 @@ func (r *Raft) isVoter() bool { return r.voters.Contains(r.id) }
 
 // resetElectionTimer draws a fresh timeout, uniformly and continuously from
 // [min, max] with nanosecond resolution.
+// A candidate (or pre-candidate) with Config.CandidateTimeoutMax set
+// draws from the candidate range instead.
 func (r *Raft) resetElectionTimer() {
-	span := int64(r.cfg.ElectionTimeoutMax - r.cfg.ElectionTimeoutMin)
-	d := r.cfg.ElectionTimeoutMin
+	lo, hi := r.cfg.ElectionTimeoutMin, r.cfg.ElectionTimeoutMax
+	if r.cfg.CandidateTimeoutMax > 0 && (r.role == Candidate || r.role == PreCandidate) {
+		lo, hi = r.cfg.CandidateTimeoutMin, r.cfg.CandidateTimeoutMax
+	}
+	span := int64(hi - lo)
+	d := lo
 	if span > 0 {
 		d += time.Duration(r.cfg.Rand.Int64N(span + 1))
 	}

@@ -19,6 +19,7 @@ type command struct {
 var commands = []command{
 	{"run", "run a workload against a cluster and write an HDR latency report", runRun},
 	{"compare", "compare run reports: throughput and latency percentiles with ratios", runCompare},
+	{"election", "leader-recovery experiments (the Raft paper's Figure 16): CDFs, KS distance to the paper, plots", runElection},
 	{"demo", "simulated 5-node election demo: elect, commit, crash the leader, measure recovery", runDemo},
 }
 

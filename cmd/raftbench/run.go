@@ -175,14 +175,20 @@ func startProgress(w io.Writer, total time.Duration) *progress {
 				return
 			case <-t.C:
 				el := time.Since(p.start)
-				frac := min(float64(el)/float64(p.total), 1)
-				const width = 30
-				bar := strings.Repeat("=", int(frac*width)) + strings.Repeat(" ", width-int(frac*width))
-				fmt.Fprintf(p.w, "\r[%s] %3.0f%%  %v / %v  %d ops", bar, 100*frac, el.Round(time.Second), p.total, p.done.Load())
+				frac := float64(el) / float64(p.total)
+				fmt.Fprintf(p.w, "\r%s  %v / %v  %d ops", progressBar(frac), el.Round(time.Second), p.total, p.done.Load())
 			}
 		}
 	}()
 	return p
+}
+
+// progressBar draws frac (0..1) as "[=====     ]  50%".
+func progressBar(frac float64) string {
+	const width = 30
+	frac = min(max(frac, 0), 1)
+	n := int(frac * width)
+	return fmt.Sprintf("[%s%s] %3.0f%%", strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac)
 }
 
 func (p *progress) finish() {

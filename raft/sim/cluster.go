@@ -26,6 +26,10 @@ type Config struct {
 	// a write is durable only when it completes; writes of one node complete
 	// in order. Nil means zero.
 	Disk Dist
+	// TimerJitter, if set, delays each deadline's wake-up by a sample: a
+	// real driver's timer fires late by the OS's and the scheduler's
+	// latency, a little differently every time. Nil means exact timers.
+	TimerJitter Dist
 	// SnapshotEvery, if non-zero, makes each node snapshot its state machine
 	// and compact its log once that many entries were applied since the last
 	// snapshot.
@@ -105,9 +109,10 @@ type node struct {
 	snap    raft.Snapshot
 	entries []raft.Entry // after snap.Meta.Index
 
-	diskFree time.Duration // when the disk finishes what is queued
-	writes   int           // writes queued and not yet complete
-	timerAt  time.Duration // earliest pending timer event; -1 if none
+	diskFree  time.Duration // when the disk finishes what is queued
+	writes    int           // writes queued and not yet complete
+	timerAt   time.Duration // deadline of the earliest pending timer event; -1 if none
+	timerFire time.Duration // when that event fires (timerAt plus jitter)
 
 	// The state machine: the applied index and a hash chain over the
 	// applied entries (enough to compare replicas and to snapshot).
@@ -436,7 +441,7 @@ func (c *Cluster) handle(ev event) {
 		c.traceEvent("disk", n.id, nil)
 		c.completeWrite(n, ev.write)
 	case evTimer:
-		if n.timerAt != c.now {
+		if n.timerAt < 0 || n.timerFire != c.now {
 			return // superseded by an earlier timer
 		}
 		n.timerAt = -1
@@ -466,7 +471,11 @@ func (c *Cluster) afterInput(n *node) {
 	}
 	if d := n.core.NextDeadline(); n.timerAt < 0 || d < n.timerAt {
 		n.timerAt = d
-		c.q.push(max(d, c.now), event{kind: evTimer, node: n.id, gen: n.gen})
+		n.timerFire = max(d, c.now)
+		if c.cfg.TimerJitter != nil {
+			n.timerFire += c.cfg.TimerJitter.Sample(c.rng)
+		}
+		c.q.push(n.timerFire, event{kind: evTimer, node: n.id, gen: n.gen})
 	}
 }
 

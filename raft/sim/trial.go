@@ -22,6 +22,16 @@ type TrialConfig struct {
 	// NetDelay is the one-way message latency; Disk the persist latency.
 	NetDelay Dist
 	Disk     Dist
+	// TimerJitter delays each timer's wake-up (see Config.TimerJitter).
+	TimerJitter Dist
+	// Loss is the probability that a message is lost, from the failure on
+	// (the setup runs without loss, so every trial starts alike).
+	Loss float64
+	// Failure is what happens to the leader (default FailLeaderCrash).
+	Failure Failure
+	// ClientWrite also measures the client-visible recovery: see
+	// TrialResult.ClientRecovery.
+	ClientWrite bool
 	// Eligible is how many survivors hold the longest log and so can win
 	// (default Nodes/2: of the paper's four survivors, two).
 	Eligible int
@@ -32,6 +42,21 @@ type TrialConfig struct {
 	Check bool
 }
 
+// Failure is the fault a trial injects at its failure moment.
+type Failure int
+
+const (
+	// FailLeaderCrash crashes the leader (the paper's experiment).
+	FailLeaderCrash Failure = iota
+	// FailLeaderPartition cuts the leader off from every other node; it
+	// keeps running (with CheckQuorum it steps down on its own).
+	FailLeaderPartition
+	// FailLeaderAndFollowerCrash crashes the leader and the follower with
+	// the highest id (a short-log one when there is one): the survivors
+	// are then a bare majority of five.
+	FailLeaderAndFollowerCrash
+)
+
 // TrialResult is the outcome of one trial.
 type TrialResult struct {
 	// TimeWithoutLeader runs from the crash until every survivor has
@@ -40,6 +65,15 @@ type TrialResult struct {
 	// Rounds is the number of terms the survivors used to elect a leader
 	// (1 = the first election succeeded).
 	Rounds int
+	// SplitVotes counts the terms before the winning one in which more
+	// than one candidate asked for votes.
+	SplitVotes int
+	// ClientRecovery (with ClientWrite) runs from the failure until a
+	// write commits: a client sends it at the failure and, as an ideal
+	// client, resends it to each new leader the moment it is elected, so
+	// this is the earliest any client sees a write succeed (the new
+	// leader commits its no-op and the write together or in turn).
+	ClientRecovery time.Duration
 	// NewLeader is the node that won.
 	NewLeader uint64
 	// TimedOut is set when MaxTime passed without a new leader.
@@ -59,6 +93,9 @@ func RunElectionTrial(cfg TrialConfig, seed uint64) (TrialResult, error) {
 	}
 	if cfg.MaxTime == 0 {
 		cfg.MaxTime = 10 * time.Minute
+	}
+	if cfg.Failure == FailLeaderAndFollowerCrash && cfg.Nodes < 5 {
+		return TrialResult{}, fmt.Errorf("sim: crashing the leader and a follower needs >= 5 nodes, got %d", cfg.Nodes)
 	}
 	if cfg.Nodes < 3 || cfg.Eligible < cfg.Nodes/2 || cfg.Eligible > cfg.Nodes-1 {
 		return TrialResult{}, fmt.Errorf("sim: trial needs >= 3 nodes and Nodes/2 <= Eligible < Nodes, got %d nodes, %d eligible", cfg.Nodes, cfg.Eligible)
@@ -80,7 +117,7 @@ func RunElectionTrial(cfg TrialConfig, seed uint64) (TrialResult, error) {
 
 func runTrial(cfg TrialConfig, seed uint64) (TrialResult, bool, error) {
 	c, err := New(Config{Seed: seed, Nodes: cfg.Nodes, Raft: cfg.Raft,
-		Network: Network{Delay: cfg.NetDelay}, Disk: cfg.Disk, Check: cfg.Check})
+		Network: Network{Delay: cfg.NetDelay}, Disk: cfg.Disk, TimerJitter: cfg.TimerJitter, Check: cfg.Check})
 	if err != nil {
 		return TrialResult{}, false, err
 	}
@@ -131,17 +168,48 @@ func runTrial(cfg TrialConfig, seed uint64) (TrialResult, bool, error) {
 	if _, err := c.RunUntil(crashAt, nil); err != nil {
 		return TrialResult{}, false, err
 	}
-	c.Crash(leader)
+	heard := make([]bool, cfg.Nodes+1) // survivors that heard the new leader
+	heard[leader] = true               // the old leader is not waited for
+	waiting := cfg.Nodes - 1
+	switch cfg.Failure {
+	case FailLeaderCrash:
+		c.Crash(leader)
+	case FailLeaderPartition:
+		c.Partition([]uint64{leader})
+	case FailLeaderAndFollowerCrash:
+		last := uint64(cfg.Nodes)
+		c.Crash(leader)
+		c.Crash(last)
+		heard[last] = true
+		waiting--
+	default:
+		return TrialResult{}, false, fmt.Errorf("sim: unknown failure %d", cfg.Failure)
+	}
 	c.Filter = nil
+	if cfg.Loss > 0 {
+		nw := c.cfg.Network
+		nw.Loss = cfg.Loss
+		c.SetNetwork(nw)
+	}
 
 	startEvents := c.Stats.Events
 
+	// Candidates per term, for split votes.
+	candidates := map[uint64]map[uint64]bool{}
+	c.OnSend = func(now time.Duration, m raft.Message) {
+		if m.Type == raft.MsgVote && m.Term > oldTerm {
+			if candidates[m.Term] == nil {
+				candidates[m.Term] = map[uint64]bool{}
+			}
+			candidates[m.Term][m.From] = true
+		}
+	}
+
 	// Time without leader: until every survivor has heard the new leader.
-	heard := make([]bool, cfg.Nodes+1)
 	var newLeader, newTerm uint64
-	waiting := cfg.Nodes - 1
+	var heardAt time.Duration = -1
 	c.OnDeliver = func(now time.Duration, m raft.Message) {
-		if (m.Type != raft.MsgApp && m.Type != raft.MsgHeartbeat) || m.Term <= oldTerm {
+		if (m.Type != raft.MsgApp && m.Type != raft.MsgHeartbeat) || m.Term <= oldTerm || heardAt >= 0 {
 			return
 		}
 		if m.Term > newTerm {
@@ -155,19 +223,58 @@ func runTrial(cfg TrialConfig, seed uint64) (TrialResult, bool, error) {
 			heard[m.To] = true
 			waiting--
 		}
+		if waiting == 0 {
+			heardAt = now
+		}
 	}
-	done, err := c.RunUntil(crashAt+cfg.MaxTime, func() bool { return waiting == 0 })
+
+	// The client's write: resent to every new leader of a later term the
+	// moment it is elected, done once one of them applies it.
+	var clientAt time.Duration = -1
+	if cfg.ClientWrite {
+		client := []byte("client-write")
+		var sentTerm uint64
+		c.OnRoleChange = func(rc raft.RoleChange) {
+			if rc.To != raft.Leader || rc.Term <= oldTerm || rc.Term <= sentTerm || clientAt >= 0 {
+				return
+			}
+			sentTerm = rc.Term
+			id := rc.ID
+			c.At(c.Now(), func() { _, _, _ = c.Propose(id, client) })
+		}
+		c.OnApply = func(id uint64, e raft.Entry) {
+			if clientAt < 0 && e.Term > oldTerm && string(e.Data) == string(client) && c.Node(id).Role() == raft.Leader {
+				clientAt = c.Now()
+			}
+		}
+	}
+	done, err := c.RunUntil(crashAt+cfg.MaxTime, func() bool { return heardAt >= 0 && (!cfg.ClientWrite || clientAt >= 0) })
 	if err != nil {
 		return TrialResult{}, false, err
 	}
 	res := TrialResult{NewLeader: newLeader, Rounds: int(newTerm - oldTerm), Events: c.Stats.Events - startEvents}
-	if !done {
+	if heardAt < 0 {
 		res.TimedOut = true
 		res.TimeWithoutLeader = cfg.MaxTime
 		res.Rounds = int(maxTerm(c) - oldTerm)
-		return res, true, nil
+	} else {
+		res.TimeWithoutLeader = heardAt - crashAt
 	}
-	res.TimeWithoutLeader = c.Now() - crashAt
+	if cfg.ClientWrite {
+		res.ClientRecovery = cfg.MaxTime
+		if done {
+			res.ClientRecovery = clientAt - crashAt
+		}
+	}
+	last := newTerm
+	if res.TimedOut {
+		last = maxTerm(c) + 1
+	}
+	for term, cs := range candidates {
+		if term < last && len(cs) > 1 {
+			res.SplitVotes++
+		}
+	}
 	return res, true, nil
 }
 
