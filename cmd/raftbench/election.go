@@ -46,7 +46,7 @@ Examples:
   raftbench election --failure leader-partition --check-quorum --prevote`)
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}

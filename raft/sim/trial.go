@@ -80,6 +80,10 @@ type TrialResult struct {
 	TimedOut bool
 	// Events is the number of simulator events the trial took.
 	Events uint64
+	// Leaders is how many reachable running nodes believe they lead when
+	// the trial ends (a partitioned old leader is not counted): one, for
+	// a trial that did not time out.
+	Leaders int
 }
 
 // RunElectionTrial runs one trial. The same config and seed give the same
@@ -264,6 +268,11 @@ func runTrial(cfg TrialConfig, seed uint64) (TrialResult, bool, error) {
 		res.ClientRecovery = cfg.MaxTime
 		if done {
 			res.ClientRecovery = clientAt - crashAt
+		}
+	}
+	for _, id := range c.IDs() {
+		if n := c.Node(id); n != nil && n.Role() == raft.Leader && !(cfg.Failure == FailLeaderPartition && id == leader) {
+			res.Leaders++
 		}
 	}
 	last := newTerm
