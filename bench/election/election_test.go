@@ -97,7 +97,7 @@ func TestKSDistanceUniform(t *testing.T) {
 
 func simConfig(ranges ...string) Config {
 	cfg := Config{Mode: ModeSim, Nodes: []int{5}, Seed: 7, Trials: 200,
-		NetDelay: sim.Uniform{Min: 120 * time.Microsecond, Max: 450 * time.Microsecond},
+		NetDelay:  sim.Uniform{Min: 120 * time.Microsecond, Max: 450 * time.Microsecond},
 		DiskDelay: sim.Exponential{Min: 500 * time.Microsecond, Mean: 4 * time.Millisecond}, TimerJitter: sim.Exponential{Mean: 30 * time.Microsecond}}
 	for _, s := range ranges {
 		r, err := ParseRange(s)
