@@ -62,3 +62,18 @@ ci: ## what CI runs
 
 soak: ## 3-node TCP cluster under load with snapshots for SOAK (default 5m): heap and peak RSS
 	go test ./raft/node -run '^TestSoak$$' -count=1 -timeout 0 -v -node.soak=$(SOAK)
+
+.PHONY: figure16
+figure16: ## regenerate results/figure16 (the simulated Figure 16 and the experiments beyond it)
+	go build -o /tmp/raftbench-figure16 ./cmd/raftbench
+	rm -rf results/figure16/sim results/figure16/beyond
+	R=results/figure16; B=/tmp/raftbench-figure16; \
+	$$B election --quiet --out $$R/sim && \
+	$$B election --quiet --out $$R/beyond/cluster-sizes --nodes 3,5,7,9 --timeouts 150-300,150-155,25-50 && \
+	$$B election --quiet --out $$R/beyond/prevote --prevote --timeouts 150-155,150-300,25-50 && \
+	$$B election --quiet --out $$R/beyond/loss-1pct --loss 0.01 --timeouts 150-155,150-300,25-50 && \
+	$$B election --quiet --out $$R/beyond/loss-5pct --loss 0.05 --timeouts 150-155,150-300,25-50 && \
+	$$B election --quiet --out $$R/beyond/partition --failure leader-partition --timeouts 150-300,25-50 && \
+	$$B election --quiet --out $$R/beyond/partition-checkquorum --failure leader-partition --check-quorum --timeouts 150-300,25-50 && \
+	$$B election --quiet --out $$R/beyond/leader-and-follower --failure leader-and-follower-crash --timeouts 150-155,150-300,25-50 && \
+	$$B election --quiet --out $$R/beyond/candidate-timeout --candidate-timeout 10-40 --timeouts 150-150,150-151,150-155

@@ -70,7 +70,7 @@ func electionFlags(fs *pflag.FlagSet) func() (electionConfig, error) {
 	// The sim defaults are the model that fits the paper's ten lines best
 	// (results/figure16/README.md): a LAN's one-way latency, an SSD's
 	// fsync with a long tail, timers that wake a few tens of µs late.
-	netDelay := fs.String("net-delay", "uniform:0.12ms-0.45ms", "one-way network latency: const:D, uniform:D-D or exp:D+D (D plus an exponential of mean D)")
+	netDelay := fs.String("net-delay", "uniform:0.13ms-0.47ms", "one-way network latency: const:D, uniform:D-D or exp:D+D (D plus an exponential of mean D)")
 	diskDelay := fs.String("disk-delay", "exp:0.5ms+4ms", "latency of a durable write (term, vote, entries)")
 	timerJitter := fs.String("timer-jitter", "exp:0ms+0.03ms", "sim: how late each timer wakes (real mode has the OS's own)")
 	prevote := fs.Bool("prevote", false, "PreVote")
