@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -135,9 +137,6 @@ func Run(ctx context.Context, cfg Config, progress Progress) ([]Line, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Mode == ModeReal {
-		return nil, errors.New("real mode is not available yet: use --mode sim")
-	}
 	var lines []Line
 	total := 0
 	for _, n := range cfg.Nodes {
@@ -151,6 +150,19 @@ func Run(ctx context.Context, cfg Config, progress Progress) ([]Line, error) {
 	parallel := cfg.Parallel
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
+		if cfg.Mode == ModeReal {
+			// Real trials mostly wait on timers: many clusters share a
+			// CPU without disturbing each other's timings much.
+			parallel = 8
+		}
+	}
+	var realDir string
+	if cfg.Mode == ModeReal {
+		var err error
+		if realDir, err = os.MkdirTemp("", "raftbench-election-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(realDir)
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
@@ -164,12 +176,21 @@ func Run(ctx context.Context, cfg Config, progress Progress) ([]Line, error) {
 					return ctx.Err()
 				}
 				seed := trialSeed(cfg.Seed, l.Nodes, Range{l.TimeoutMin, l.TimeoutMax}, i)
-				res, err := sim.RunElectionTrial(tc, seed)
-				if err != nil {
-					return fmt.Errorf("%s, %d nodes, trial %d (seed %d): %w", l.Range(), l.Nodes, i, seed, err)
+				if cfg.Mode == ModeReal {
+					t, err := realTrial(ctx, &cfg, l, seed, filepath.Join(realDir, fmt.Sprintf("%d-%s-%d", l.Nodes, l.Range(), i)))
+					if err != nil {
+						return fmt.Errorf("%s, %d nodes, trial %d: %w", l.Range(), l.Nodes, i, err)
+					}
+					t.Index = i
+					l.Trials[i] = t
+				} else {
+					res, err := sim.RunElectionTrial(tc, seed)
+					if err != nil {
+						return fmt.Errorf("%s, %d nodes, trial %d (seed %d): %w", l.Range(), l.Nodes, i, seed, err)
+					}
+					l.Trials[i] = Trial{Index: i, TimeWithoutLeader: res.TimeWithoutLeader, ClientRecovery: res.ClientRecovery,
+						Rounds: res.Rounds, SplitVotes: res.SplitVotes, TimedOut: res.TimedOut}
 				}
-				l.Trials[i] = Trial{Index: i, TimeWithoutLeader: res.TimeWithoutLeader, ClientRecovery: res.ClientRecovery,
-					Rounds: res.Rounds, SplitVotes: res.SplitVotes, TimedOut: res.TimedOut}
 				if progress != nil {
 					progress(int(done.Add(1)), total)
 				}

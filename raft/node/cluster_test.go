@@ -483,3 +483,22 @@ func TestFollowerRestartsDuringSnapshotTransfer(t *testing.T) {
 		}
 	})
 }
+
+// A follower's election deadline counts from when a heartbeat arrives, not
+// from when its loop last went idle: with heartbeats at 60 ms and timeouts
+// of 100-110 ms, a follower that dated heartbeats from the start of its
+// 60 ms idle wait would time out 40-50 ms after each one, before the next.
+func TestHeartbeatsKeepFollowersFromCampaigning(t *testing.T) {
+	c := newTestCluster(t, 3, newMemNet(), func(cfg *Config) {
+		cfg.Raft.ElectionTimeoutMin, cfg.Raft.ElectionTimeoutMax = 100*time.Millisecond, 110*time.Millisecond
+		cfg.Raft.HeartbeatInterval = 60 * time.Millisecond
+	})
+	lead := c.leader()
+	term := lead.Status().Term
+	time.Sleep(1500 * time.Millisecond)
+	for _, n := range c.nodes {
+		if st := n.Status(); st.Term != term {
+			t.Fatalf("node %d is in term %d after 1.5 s of a healthy leader in term %d", n.ID(), st.Term, term)
+		}
+	}
+}

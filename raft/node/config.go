@@ -22,6 +22,10 @@ type Config struct {
 	// NoSync skips fdatasync: faster, and not durable across a machine
 	// crash (a process crash still loses nothing written).
 	NoSync bool
+	// WALSegmentBytes is the size WAL segments are preallocated to
+	// (default wal.DefaultSegmentBytes); short-lived nodes of experiments
+	// use small ones.
+	WALSegmentBytes int64
 	// DiskDelay, if set, is added to every group commit (after the sync):
 	// experiments use it to model slower disks, tests a slow follower.
 	DiskDelay func() time.Duration

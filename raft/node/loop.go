@@ -44,12 +44,16 @@ func (n *Node) run() {
 		close(n.applyC)
 	}()
 	for {
-		now := n.now()
+		// The time is read when the loop wakes, not before it waits: an input
+		// stepped with the time the loop went to sleep would, for one, set
+		// the election deadline as early as the loop had been idle.
+		var now time.Duration
 		select {
 		case <-n.stopC:
 			return
 
 		case <-timer.C:
+			now = n.now()
 			// Messages that arrived while the loop was busy come first: a
 			// heartbeat waiting in the channel must reset the election
 			// timer before the timer is allowed to fire.
@@ -67,6 +71,7 @@ func (n *Node) run() {
 			}
 
 		case p := <-n.propC:
+			now = n.now()
 			// Drain every waiting proposal into one append.
 			batch, futs = append(batch[:0], p.data), append(futs[:0], p.fut)
 		drain:
@@ -91,21 +96,26 @@ func (n *Node) run() {
 			clear(futs)
 
 		case r := <-n.readC:
+			now = n.now()
 			readSeq++
 			n.handleReads(core, now, r, reads, readSeq)
 
 		case msgs := <-n.recvC:
+			now = n.now()
 			n.step(core, now, msgs)
 			// Take whatever else arrived: one Ready for many messages.
 			n.stepWaiting(core, now)
 
 		case <-n.persisted.notify:
+			now = n.now()
 			core.Persisted(now, n.persisted.take())
 
 		case res := <-n.snapDoneC:
+			now = n.now()
 			core.ReportSnapshot(now, res.to, res.failed)
 
 		case meta := <-n.compactC:
+			now = n.now()
 			// A snapshot is durable: drop the log behind it, keeping a
 			// trailing window for followers that lag a little.
 			if meta.Index > n.cfg.TrailingEntries {

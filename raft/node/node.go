@@ -79,7 +79,7 @@ func Open(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, st, err := wal.Open(filepath.Join(cfg.Dir, "wal"), wal.Options{NoSync: cfg.NoSync, Logger: cfg.Logger})
+	w, st, err := wal.Open(filepath.Join(cfg.Dir, "wal"), wal.Options{NoSync: cfg.NoSync, SegmentBytes: cfg.WALSegmentBytes, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
