@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,8 +20,8 @@ import (
 	"github.com/raftbench/raftbench/workloads"
 )
 
-// errSetup means a trial's cluster did not reach the starting state (node
-// 1 leading, the eligible followers caught up): it is built again.
+// errSetup means a trial's cluster did not reach the starting state (a
+// leader, the eligible followers caught up): it is built again.
 var errSetup = errors.New("setup did not converge")
 
 // realTrial runs one trial on real nodes: five (or Nodes) raft/node
@@ -33,7 +34,7 @@ func realTrial(ctx context.Context, cfg *Config, l *Line, seed uint64, dir strin
 			return t, err
 		}
 	}
-	return Trial{}, fmt.Errorf("real trial seed %d: node 1 never led a settled cluster", seed)
+	return Trial{}, fmt.Errorf("real trial seed %d: no leader kept a settled cluster in 20 attempts (is the broadcast time near the election timeout?)", seed)
 }
 
 // realCluster is one trial's cluster and what the probes saw.
@@ -41,6 +42,7 @@ type realCluster struct {
 	cfg      *Config
 	n        int
 	eligible int
+	lead     uint64       // the leader the trial fails (once set up)
 	nodes    []*node.Node // index id-1
 	trs      []*tcp.Transport
 	probes   []*probe
@@ -74,23 +76,37 @@ func realAttempt(ctx context.Context, cfg *Config, l *Line, seed uint64, dir str
 	if err := c.start(l, seed, dir); err != nil {
 		return Trial{}, err
 	}
-	lead := c.nodes[0]
-	lead.Campaign()
-	if !waitFor(ctx, 20*l.TimeoutMax, func() bool {
-		st := lead.Status()
-		return st.Role == raft.Leader && st.Commit >= st.LastIndex
+	// Node 1 campaigns at once, but with short timeouts and slow votes
+	// another may win the setup election: whoever leads is the trial's
+	// leader, and the eligible followers are the ones after it.
+	c.nodes[0].Campaign()
+	var lead *node.Node
+	settle := max(20*l.TimeoutMax, 5*time.Second) // split votes can take a while
+	if !waitFor(ctx, settle, func() bool {
+		for _, n := range c.nodes {
+			if st := n.Status(); st.Role == raft.Leader && st.Commit >= st.LastIndex {
+				lead = n
+				return true
+			}
+		}
+		return false
 	}) {
 		return Trial{}, errSetup
 	}
+	c.mu.Lock()
+	c.lead = lead.ID()
+	c.mu.Unlock()
 	// A few entries, which the short-log followers never get.
+	setupCtx, cancel := context.WithTimeout(ctx, settle)
+	defer cancel()
 	for i := range 3 {
-		if _, err := lead.Apply(ctx, workloads.EncodePut(0, 0, []byte(fmt.Sprint("k", i)), []byte("v"))); err != nil {
+		if _, err := lead.Apply(setupCtx, workloads.EncodePut(0, 0, []byte(fmt.Sprint("k", i)), []byte("v"))); err != nil {
 			return Trial{}, errSetup
 		}
 	}
-	if !waitFor(ctx, 20*l.TimeoutMax, func() bool {
+	if !waitFor(ctx, settle, func() bool {
 		last := lead.Status().LastIndex
-		for id := 2; id <= 1+eligible; id++ {
+		for _, id := range c.eligibleIDs() {
 			if c.nodes[id-1].Status().LastIndex < last {
 				return false
 			}
@@ -195,19 +211,43 @@ func (c *realCluster) fail(oldTerm uint64) {
 	c.oldTerm = oldTerm
 	c.filter, c.watch = false, false
 	c.failedAt = time.Now()
-	c.down[1] = true
-	if c.cfg.Failure == sim.FailLeaderAndFollowerCrash {
-		c.down[uint64(c.n)] = true
+	c.down[c.lead] = true
+	second := c.lead - 1 // the follower just before the leader: short-logged if any is
+	if second == 0 {
+		second = uint64(c.n)
 	}
+	if c.cfg.Failure == sim.FailLeaderAndFollowerCrash {
+		c.down[second] = true
+	}
+	lead := c.lead
 	c.mu.Unlock()
 	// The probes drop everything to and from a failed node from now on;
 	// a crashed one is stopped as well.
 	if c.cfg.Failure != sim.FailLeaderPartition {
-		go c.nodes[0].Stop()
+		go c.nodes[lead-1].Stop()
 		if c.cfg.Failure == sim.FailLeaderAndFollowerCrash {
-			go c.nodes[c.n-1].Stop()
+			go c.nodes[second-1].Stop()
 		}
 	}
+}
+
+// eligibleIDs are the followers that get every entry: the ones after the
+// leader, cyclically.
+func (c *realCluster) eligibleIDs() []uint64 {
+	ids := make([]uint64, 0, c.eligible)
+	for k := 1; k <= c.eligible; k++ {
+		ids = append(ids, (c.lead-1+uint64(k))%uint64(c.n)+1)
+	}
+	return ids
+}
+
+// short reports whether id is a follower kept off the leader's entries.
+// c.mu is held.
+func (c *realCluster) short(id uint64) bool {
+	if c.lead == 0 || id == c.lead {
+		return false
+	}
+	return !slices.Contains(c.eligibleIDs(), id)
 }
 
 // roleChange is every core's hook (on its node's loop goroutine): a new
@@ -381,9 +421,9 @@ func (p *probe) Send(msgs []raft.Message) {
 		switch {
 		case c.down[m.To]:
 			continue
-		case c.filter && p.id == 1 && m.Type == raft.MsgApp && len(m.Entries) > 0 && m.To > uint64(1+c.eligible):
+		case c.filter && p.id == c.lead && m.Type == raft.MsgApp && len(m.Entries) > 0 && c.short(m.To):
 			continue // short-log followers get heartbeats only
-		case m.Type == raft.MsgHeartbeat && p.id == 1 && c.watch:
+		case m.Type == raft.MsgHeartbeat && p.id == c.lead && c.watch:
 			c.watch = false
 			select {
 			case c.broadcast <- now:

@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config, progress Progress) ([]Line, error) {
 		if cfg.Mode == ModeReal {
 			// Real trials mostly wait on timers: many clusters share a
 			// CPU without disturbing each other's timings much.
-			parallel = 8
+			parallel = 4
 		}
 	}
 	var realDir string

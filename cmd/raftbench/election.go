@@ -30,6 +30,19 @@ func runElection(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("election", pflag.ContinueOnError)
 	fs.SetOutput(stdout)
 	parse := electionFlags(fs)
+	realDefaults := func() {
+		// Real trials run in real time: the narrowest ranges (150-150 takes
+		// a minute a trial) are left out unless asked for, and one trial is
+		// capped at a minute.
+		if fs.Lookup("mode").Value.String() == "real" {
+			if !fs.Changed("timeouts") {
+				fs.Set("timeouts", strings.Join(realRanges, ","))
+			}
+			if !fs.Changed("max-time") {
+				fs.Set("max-time", "1m")
+			}
+		}
+	}
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: raftbench election [flags]\n\nLeader-recovery experiments as in Figure 16 of the Raft paper: a stable")
 		fmt.Fprintln(stdout, "cluster whose survivors have different log lengths, one synchronized heartbeat,")
@@ -51,6 +64,7 @@ Examples:
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
+	realDefaults()
 	cfg, err := parse()
 	if err != nil {
 		return usageError{err}
@@ -61,10 +75,14 @@ Examples:
 	return electionRun(ctx, cfg, stdout)
 }
 
+// realRanges are real mode's default lines: the paper's, but for the two
+// narrowest.
+var realRanges = []string{"150-155", "150-175", "150-200", "150-300", "12-24", "25-50", "50-100", "100-200"}
+
 func electionFlags(fs *pflag.FlagSet) func() (electionConfig, error) {
-	mode := fs.String("mode", "sim", "sim (the real core in the deterministic simulator) or real (real nodes, TCP, fsync, timers)")
+	mode := fs.String("mode", "sim", "sim (the real core in the deterministic simulator) or real (real nodes, TCP on loopback, fsync, timers; the delays are added on top)")
 	nodes := fs.String("nodes", "5", "cluster sizes, comma-separated")
-	timeouts := fs.String("timeouts", strings.Join(election.PaperRanges, ","), "election-timeout ranges in ms, comma-separated (drawn uniformly and continuously)")
+	timeouts := fs.String("timeouts", strings.Join(election.PaperRanges, ","), "election-timeout ranges in ms, comma-separated, drawn uniformly and continuously (real mode: all but 150-150 and 150-151)")
 	trials := fs.Int("trials", 0, "trials per line (default 1000, and 100 for a zero-width range such as 150-150)")
 	heartbeat := fs.Duration("heartbeat", 0, "heartbeat interval (default: half the range's minimum timeout)")
 	// The sim defaults are the model that fits the paper's ten lines best
@@ -80,8 +98,8 @@ func electionFlags(fs *pflag.FlagSet) func() (electionConfig, error) {
 	eligible := fs.Int("eligible", 0, "survivors that hold the longest log (default: half the cluster, as in the paper)")
 	loss := fs.Float64("loss", 0, "probability that a message is lost after the failure")
 	seed := fs.Uint64("seed", 1, "seed of every random choice (same seed, same trials)")
-	parallel := fs.Int("parallel", 0, "trials at once (default: one per CPU)")
-	maxTime := fs.Duration("max-time", 10*time.Minute, "cap on one trial's time after the failure")
+	parallel := fs.Int("parallel", 0, "trials at once (default: one per CPU; real mode: 4 clusters)")
+	maxTime := fs.Duration("max-time", 10*time.Minute, "cap on one trial's time after the failure (real mode: 1m)")
 	out := fs.String("out", "", "output directory (default results/election-<timestamp>)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 
@@ -167,14 +185,8 @@ func electionFlags(fs *pflag.FlagSet) func() (electionConfig, error) {
 }
 
 func electionRun(ctx context.Context, cfg electionConfig, stdout io.Writer) error {
-	dir := cfg.out
-	if dir == "" {
-		dir = filepath.Join("results", "election-"+time.Now().Format("20060102-150405"))
-	}
-	if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
-		return fmt.Errorf("%s already holds a report; choose another --out (nothing was overwritten)", dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := outDir(cfg.out, "election")
+	if err != nil {
 		return err
 	}
 	var bar *trialProgress

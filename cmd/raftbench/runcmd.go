@@ -52,15 +52,22 @@ Examples:
 	return runLoad(ctx, cfg, stdout)
 }
 
-func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
-	dir := cfg.out
+// outDir returns the output directory (out, or results/<kind>-<timestamp>)
+// once it exists and holds no report: a run never overwrites one.
+func outDir(out, kind string) (string, error) {
+	dir := out
 	if dir == "" {
-		dir = filepath.Join("results", "run-"+time.Now().Format("20060102-150405"))
+		dir = filepath.Join("results", kind+"-"+time.Now().Format("20060102-150405"))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.json")); err == nil {
-		return fmt.Errorf("%s already holds a report; choose another --out (nothing was overwritten)", dir)
+		return "", fmt.Errorf("%s already holds a report; choose another --out (nothing was overwritten)", dir)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
+	dir, err := outDir(cfg.out, "run")
+	if err != nil {
 		return err
 	}
 	c, err := bench.RaftEngine{}.Start(ctx, cfg.cluster)
