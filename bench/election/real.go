@@ -172,7 +172,10 @@ func (c *realCluster) start(l *Line, seed uint64, dir string) error {
 			rc.CandidateTimeoutMin, rc.CandidateTimeoutMax = ct.Min, ct.Max
 		}
 		nc := node.Config{Raft: rc, Seed: seed + id, Dir: filepath.Join(dir, fmt.Sprint(id)),
-			StateMachine: workloads.NewKV(workloads.KVConfig{}), WALSegmentBytes: 1 << 20}
+			StateMachine: workloads.NewKV(workloads.KVConfig{}), WALSegmentBytes: 1 << 20,
+			// A trial proposes four entries: small queues spare the memory
+			// (and the time to zero it) of deep ones.
+			ProposalQueue: 256, MaxProposalBatch: 256}
 		if d := c.cfg.DiskDelay; d != nil {
 			r := rand.New(rand.NewPCG(seed, id)) // the node's disk goroutine is its only user
 			nc.DiskDelay = func() time.Duration { return d.Sample(r) }
@@ -360,7 +363,7 @@ func (p *probe) startDelays(d sim.Dist, seed uint64) {
 		if uint64(to) == p.id {
 			continue
 		}
-		ch := make(chan delayed, 4096)
+		ch := make(chan delayed, 256)
 		p.links[uint64(to)] = ch
 		p.linkWG.Add(1)
 		go func() {

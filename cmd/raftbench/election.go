@@ -98,7 +98,7 @@ func electionFlags(fs *pflag.FlagSet) func() (electionConfig, error) {
 	eligible := fs.Int("eligible", 0, "survivors that hold the longest log (default: half the cluster, as in the paper)")
 	loss := fs.Float64("loss", 0, "probability that a message is lost after the failure")
 	seed := fs.Uint64("seed", 1, "seed of every random choice (same seed, same trials)")
-	parallel := fs.Int("parallel", 0, "trials at once (default: one per CPU; real mode: 4 clusters)")
+	parallel := fs.Int("parallel", 0, "trials at once (default: one per CPU; real mode: 8 clusters)")
 	maxTime := fs.Duration("max-time", 10*time.Minute, "cap on one trial's time after the failure (real mode: 1m)")
 	out := fs.String("out", "", "output directory (default results/election-<timestamp>)")
 	quiet := fs.Bool("quiet", false, "no progress bar")

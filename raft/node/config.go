@@ -44,13 +44,19 @@ type Config struct {
 
 	// MaxProposalBatch bounds the proposals drained into one append
 	// (default 4096). ProposalQueue is the proposal channel's capacity
-	// (default 8192): a full queue blocks proposers (back-pressure).
+	// (default 8192): a full queue blocks proposers (back-pressure). The
+	// loop's other queues (messages in, disk work, apply work) hold half
+	// as many items, at least 256: small nodes for short experiments save
+	// their memory with a small ProposalQueue.
 	MaxProposalBatch int
 	ProposalQueue    int
 
 	// Logger receives the node's events. Default: discard.
 	Logger *slog.Logger
 }
+
+// queueLen is the capacity of the loop's message, disk and apply queues.
+func (c *Config) queueLen() int { return max(256, c.ProposalQueue/2) }
 
 func (c *Config) validate() error {
 	if c.Dir == "" {

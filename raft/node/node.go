@@ -127,12 +127,12 @@ func Open(cfg Config) (*Node, error) {
 		start: time.Now(),
 		propC: make(chan proposal, cfg.ProposalQueue),
 		readC: make(chan *readRequest, 1024),
-		recvC: make(chan []raft.Message, 4096),
+		recvC: make(chan []raft.Message, cfg.queueLen()),
 		// Deep enough that a disk stall (another node's fsync, a snapshot
 		// being written) does not block the loop: a blocked loop sends no
 		// heartbeats, and its followers would start an election.
-		diskC:     make(chan diskWork, 4096),
-		applyC:    make(chan applyWork, 4096),
+		diskC:     make(chan diskWork, cfg.queueLen()),
+		applyC:    make(chan applyWork, cfg.queueLen()),
 		snapDoneC: make(chan snapResult, 16),
 		compactC:  make(chan raft.SnapshotMeta, 4),
 		stopC:     make(chan struct{}),
