@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/raftbench/raftbench/bench/election"
 	"github.com/raftbench/raftbench/raft"
 	"github.com/raftbench/raftbench/raft/sim"
 )
@@ -176,42 +177,11 @@ func demo(ctx context.Context, cfg demoConfig, w io.Writer) error {
 		ms(q(0)), ms(q(.1)), ms(q(.5)), ms(q(.9)), ms(q(.99)), ms(q(1)))
 	fmt.Fprintf(w, "   election rounds per trial: %.2f on average; %d trials in %v of real time\n",
 		float64(rounds)/float64(len(times)), len(times), time.Since(started).Round(time.Millisecond))
-	if p, ok := paperLine(cfg.timeoutMin, cfg.timeoutMax); ok && cfg.nodes == 5 {
-		fmt.Fprintf(w, "   the paper's %s line (LogCabin, 5 servers): min %d ms  median %d ms  p90 %d ms  p99 %d ms  max %d ms\n",
-			p.name, p.min, p.median, p.p90, p.p99, p.max)
+	if p, ok := election.Paper(election.FormatRange(cfg.timeoutMin, cfg.timeoutMax)); ok && cfg.nodes == 5 {
+		q := p.Quantiles
+		fmt.Fprintf(w, "   the paper's %s line (LogCabin, 5 servers): min %.0f ms  median %.0f ms  p90 %.0f ms  p99 %.0f ms  max %.0f ms\n",
+			p.Range, q[0], q[50], q[90], q[99], q[100])
 	}
+	fmt.Fprintln(w, "   (raftbench election runs all ten lines with plots and the distance to the paper's curves)")
 	return nil
-}
-
-// paperFigure16 holds summary figures of the ten lines of Figure 16 of the
-// Raft paper (Ongaro and Ousterhout, "In Search of an Understandable
-// Consensus Algorithm", extended version, §9.3), in milliseconds.
-var paperFigure16 = []struct {
-	name                       string
-	lo, hi                     int
-	min, median, p90, p99, max int
-}{
-	{"150-150", 150, 150, 9865, 40700, 84062, 255424, 528012},
-	{"150-151", 150, 151, 86, 1198, 3132, 5982, 8232},
-	{"150-155", 150, 155, 85, 287, 606, 1224, 2143},
-	{"150-175", 150, 175, 84, 141, 291, 463, 610},
-	{"150-200", 150, 200, 87, 146, 193, 345, 513},
-	{"150-300", 150, 300, 93, 171, 244, 405, 603},
-	{"12-24", 12, 24, 15, 30, 52, 87, 152},
-	{"25-50", 25, 50, 24, 43, 73, 118, 276},
-	{"50-100", 50, 100, 37, 67, 96, 168, 253},
-	{"100-200", 100, 200, 66, 120, 166, 273, 335},
-}
-
-func paperLine(lo, hi time.Duration) (p struct {
-	name                       string
-	lo, hi                     int
-	min, median, p90, p99, max int
-}, ok bool) {
-	for _, l := range paperFigure16 {
-		if time.Duration(l.lo)*time.Millisecond == lo && time.Duration(l.hi)*time.Millisecond == hi {
-			return l, true
-		}
-	}
-	return p, false
 }
