@@ -77,3 +77,13 @@ figure16: ## regenerate results/figure16 (the simulated Figure 16 and the experi
 	$$B election --quiet --out $$R/beyond/partition-checkquorum --failure leader-partition --check-quorum --timeouts 150-300,25-50 && \
 	$$B election --quiet --out $$R/beyond/leader-and-follower --failure leader-and-follower-crash --timeouts 150-155,150-300,25-50 && \
 	$$B election --quiet --out $$R/beyond/candidate-timeout --candidate-timeout 10-40 --timeouts 150-150,150-151,150-155
+
+.PHONY: figure16-real
+figure16-real: ## regenerate results/figure16/real: real nodes, TCP, fsync (about 20 minutes)
+	go build -o /tmp/raftbench-figure16 ./cmd/raftbench
+	rm -rf results/figure16/real
+	R=results/figure16/real; B=/tmp/raftbench-figure16; F="--net-delay uniform:0.13ms-0.47ms --disk-delay exp:0.5ms+4ms"; \
+	$$B election --mode real --quiet --trials 300 --out $$R/machine-only && \
+	$$B election --mode real --quiet --trials 300 $$F --out $$R/fitted-model && \
+	$$B election --mode real --quiet --trials 300 --timeouts 150-155,150-200,150-300,12-24,25-50,100-200 --net-delay uniform:2ms-4ms --disk-delay exp:1ms+8ms --out $$R/broadcast-15ms && \
+	for p in 1 8 16; do $$B election --mode real --quiet --trials 300 --timeouts 150-300 $$F --parallel $$p --out $$R/parallel-$$p || exit 1; done

@@ -176,7 +176,7 @@ func (c *realCluster) start(l *Line, seed uint64, dir string) error {
 			// A trial proposes four entries: small queues spare the memory
 			// (and the time to zero it) of deep ones.
 			ProposalQueue: 256, MaxProposalBatch: 256}
-		if d := c.cfg.DiskDelay; d != nil {
+		if d := c.cfg.DiskDelay; d != nil && d != sim.Dist(sim.Const(0)) {
 			r := rand.New(rand.NewPCG(seed, id)) // the node's disk goroutine is its only user
 			nc.DiskDelay = func() time.Duration { return d.Sample(r) }
 		}
@@ -355,8 +355,8 @@ type delayed struct {
 
 func (p *probe) startDelays(d sim.Dist, seed uint64) {
 	p.stop = make(chan struct{})
-	if d == nil {
-		return
+	if d == nil || d == sim.Dist(sim.Const(0)) {
+		return // no delay: straight to the transport
 	}
 	p.links = map[uint64]chan delayed{}
 	for to := 1; to <= p.c.n; to++ {

@@ -41,6 +41,14 @@ func runElection(ctx context.Context, args []string, stdout io.Writer) error {
 			if !fs.Changed("max-time") {
 				fs.Set("max-time", "1m")
 			}
+			// The machine's own network and fsync supply the latency and
+			// its spread; nothing is added unless asked for.
+			if !fs.Changed("net-delay") {
+				fs.Set("net-delay", "const:0")
+			}
+			if !fs.Changed("disk-delay") {
+				fs.Set("disk-delay", "const:0")
+			}
 		}
 	}
 	fs.Usage = func() {
@@ -88,8 +96,8 @@ func electionFlags(fs *pflag.FlagSet) func() (electionConfig, error) {
 	// The sim defaults are the model that fits the paper's ten lines best
 	// (results/figure16/README.md): a LAN's one-way latency, an SSD's
 	// fsync with a long tail, timers that wake a few tens of µs late.
-	netDelay := fs.String("net-delay", "uniform:0.13ms-0.47ms", "one-way network latency: const:D, uniform:D-D or exp:D+D (D plus an exponential of mean D)")
-	diskDelay := fs.String("disk-delay", "exp:0.5ms+4ms", "latency of a durable write (term, vote, entries)")
+	netDelay := fs.String("net-delay", "uniform:0.13ms-0.47ms", "one-way network latency: const:D, uniform:D-D or exp:D+D (D plus an exponential of mean D); real mode: added to loopback's, default none")
+	diskDelay := fs.String("disk-delay", "exp:0.5ms+4ms", "latency of a durable write (term, vote, entries); real mode: added to the real fsync's, default none")
 	timerJitter := fs.String("timer-jitter", "exp:0ms+0.03ms", "sim: how late each timer wakes (real mode has the OS's own)")
 	prevote := fs.Bool("prevote", false, "PreVote")
 	checkQuorum := fs.Bool("check-quorum", false, "CheckQuorum")
