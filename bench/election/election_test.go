@@ -229,3 +229,29 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("ParseRange(0.5s-1s) = %v, %v", r, err)
 	}
 }
+
+// Real mode end to end on a few trials: real nodes, TCP, fsync, timers.
+func TestRealModeTrials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real nodes and timers: skipped with -short")
+	}
+	for _, failure := range []sim.Failure{sim.FailLeaderCrash, sim.FailLeaderPartition} {
+		cfg := Config{Mode: ModeReal, Nodes: []int{5}, Ranges: []Range{{50 * time.Millisecond, 100 * time.Millisecond}},
+			Trials: 4, Parallel: 2, Seed: 3, Failure: failure, CheckQuorum: true, MaxTime: 10 * time.Second}
+		lines, err := Run(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatalf("failure %d: %v", failure, err)
+		}
+		for _, tr := range lines[0].Trials {
+			// Followers wait at least the minimum timeout after their last
+			// heartbeat, which came at most a heartbeat interval (25 ms)
+			// before the failure.
+			if tr.TimedOut || tr.TimeWithoutLeader < 20*time.Millisecond || tr.TimeWithoutLeader > 5*time.Second || tr.Rounds < 1 {
+				t.Errorf("failure %d, trial %d: %+v", failure, tr.Index, tr)
+			}
+			if tr.ClientRecovery < tr.TimeWithoutLeader/2 || tr.ClientRecovery >= cfg.MaxTime {
+				t.Errorf("failure %d, trial %d: client recovery %v with %v without leader", failure, tr.Index, tr.ClientRecovery, tr.TimeWithoutLeader)
+			}
+		}
+	}
+}
