@@ -56,6 +56,7 @@ type realCluster struct {
 	down       map[uint64]bool // crashed or cut off
 	broadcast  chan time.Time  // node 1's heartbeat broadcasts after setup
 	heard      map[uint64]time.Time
+	answered   map[uint64]bool // followers that answered the leader's heartbeat
 	newTerm    uint64
 	candidates map[uint64]map[uint64]bool // term -> candidates
 	clientTerm uint64
@@ -70,7 +71,7 @@ func realAttempt(ctx context.Context, cfg *Config, l *Line, seed uint64, dir str
 		eligible = l.Nodes / 2
 	}
 	c := &realCluster{cfg: cfg, n: l.Nodes, eligible: eligible, rng: rand.New(rand.NewPCG(seed, 0x7ea1)),
-		filter: true, down: map[uint64]bool{}, broadcast: make(chan time.Time, 1), heard: map[uint64]time.Time{},
+		filter: true, down: map[uint64]bool{}, broadcast: make(chan time.Time, 1), heard: map[uint64]time.Time{}, answered: map[uint64]bool{},
 		candidates: map[uint64]map[uint64]bool{}, done: make(chan struct{})}
 	defer c.close(dir)
 	if err := c.start(l, seed, dir); err != nil {
@@ -116,6 +117,16 @@ func realAttempt(ctx context.Context, cfg *Config, l *Line, seed uint64, dir str
 		return Trial{}, errSetup
 	}
 	oldTerm := lead.Status().Term
+	// Every follower answers a heartbeat before the trial starts: a
+	// connection still being dialed would drop the broadcast to it, and
+	// its timer would run from the heartbeat before.
+	if !waitFor(ctx, settle, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.answered) == c.n-1
+	}) {
+		return Trial{}, errSetup
+	}
 	// The next heartbeat broadcast, then the failure at a uniformly random
 	// moment of the heartbeat interval.
 	drain(c.broadcast)
@@ -135,6 +146,15 @@ func realAttempt(ctx context.Context, cfg *Config, l *Line, seed uint64, dir str
 	}
 	failAt := broadcast.Add(time.Duration(c.rng.Int64N(int64(c.heartbeat(l)))))
 	time.Sleep(time.Until(failAt))
+	// The paper failed the leader of a quiet cluster. On a loaded machine
+	// a follower's heartbeat can come late enough for it to campaign
+	// before the failure; an election already under way would make the
+	// trial look fast, so such a trial is set up again.
+	for _, n := range c.nodes {
+		if st := n.Status(); st.Term != oldTerm {
+			return Trial{}, errSetup
+		}
+	}
 	c.fail(oldTerm)
 
 	maxTime := cfg.MaxTime
@@ -476,6 +496,9 @@ func (p *probe) Deliver(msgs []raft.Message) {
 		return
 	}
 	for _, m := range msgs {
+		if m.Type == raft.MsgHeartbeatResp && p.id == c.lead && c.oldTerm == 0 {
+			c.answered[m.From] = true
+		}
 		if c.oldTerm == 0 || (m.Type != raft.MsgApp && m.Type != raft.MsgHeartbeat) || m.Term <= c.oldTerm || c.down[m.From] {
 			continue
 		}
