@@ -255,3 +255,23 @@ func TestRealModeTrials(t *testing.T) {
 		}
 	}
 }
+
+// A partitioned leader with CheckQuorum steps down within about an
+// election timeout; without it, it goes on believing it leads.
+func TestPartitionedLeaderStaleness(t *testing.T) {
+	for _, cq := range []bool{true, false} {
+		cfg := simConfig("150-300")
+		cfg.Trials, cfg.Failure, cfg.CheckQuorum = 50, sim.FailLeaderPartition, cq
+		lines, err := Run(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := lines[0].Stats
+		switch {
+		case cq && (s.StaleLeaderCapped != 0 || s.StaleLeaderMax > 2*150 || s.StaleLeaderMedian < 150/2):
+			t.Errorf("with CheckQuorum: stale leader median %.0f ms, max %.0f ms, %d capped; want within about one 150 ms timeout", s.StaleLeaderMedian, s.StaleLeaderMax, s.StaleLeaderCapped)
+		case !cq && s.StaleLeaderCapped != s.Trials:
+			t.Errorf("without CheckQuorum: %d of %d trials capped, want all", s.StaleLeaderCapped, s.Trials)
+		}
+	}
+}

@@ -25,6 +25,11 @@ type Trial struct {
 	// TimedOut: no leader within the trial's time cap; TimeWithoutLeader
 	// is then the cap.
 	TimedOut bool
+	// StaleLeader (a partitioned leader, sim mode) is how long the old
+	// leader went on believing it leads; StaleLeaderCapped says it still
+	// did at the cap of ten maximum election timeouts.
+	StaleLeader       time.Duration
+	StaleLeaderCapped bool
 }
 
 // Panels says where a line is drawn in the two-panel figure: the top
@@ -83,6 +88,10 @@ type Stats struct {
 	Min, P10, Median, Mean, P90, P99, Max float64
 	// Client-visible recovery, ms (zero when not measured).
 	ClientMedian, ClientP99 float64
+	// How long a partitioned old leader believed it led, ms (zero when not
+	// measured), and how many trials reached the cap.
+	StaleLeaderMedian, StaleLeaderMax float64
+	StaleLeaderCapped                 int
 	// Rounds: mean and maximum terms used; SplitVotes in all trials.
 	RoundsMean float64
 	RoundsMax  int
@@ -97,7 +106,7 @@ func Summarize(trials []Trial) Stats {
 		return s
 	}
 	ms := make([]float64, len(trials))
-	var client []float64
+	var client, stale []float64
 	var sum, rounds float64
 	for i, t := range trials {
 		ms[i] = durMS(t.TimeWithoutLeader)
@@ -111,6 +120,12 @@ func Summarize(trials []Trial) Stats {
 		if t.ClientRecovery > 0 {
 			client = append(client, durMS(t.ClientRecovery))
 		}
+		if t.StaleLeader > 0 {
+			stale = append(stale, durMS(t.StaleLeader))
+		}
+		if t.StaleLeaderCapped {
+			s.StaleLeaderCapped++
+		}
 	}
 	slices.Sort(ms)
 	slices.Sort(client)
@@ -120,6 +135,10 @@ func Summarize(trials []Trial) Stats {
 	s.RoundsMean = rounds / float64(len(trials))
 	if len(client) > 0 {
 		s.ClientMedian, s.ClientP99 = NearestRank(client, 50), NearestRank(client, 99)
+	}
+	if len(stale) > 0 {
+		slices.Sort(stale)
+		s.StaleLeaderMedian, s.StaleLeaderMax = NearestRank(stale, 50), stale[len(stale)-1]
 	}
 	return s
 }

@@ -55,24 +55,28 @@ type Report struct {
 
 // LineReport is one line of report.json. Times are in milliseconds.
 type LineReport struct {
-	Nodes          int         `json:"nodes"`
-	TimeoutRangeMS string      `json:"timeout_range_ms"`
-	Trials         int         `json:"trials"`
-	TimedOut       int         `json:"timed_out"`
-	MinMS          float64     `json:"min_ms"`
-	P10MS          float64     `json:"p10_ms"`
-	MedianMS       float64     `json:"median_ms"`
-	MeanMS         float64     `json:"mean_ms"`
-	P90MS          float64     `json:"p90_ms"`
-	P99MS          float64     `json:"p99_ms"`
-	MaxMS          float64     `json:"max_ms"`
-	ClientMedianMS float64     `json:"client_recovery_median_ms"`
-	ClientP99MS    float64     `json:"client_recovery_p99_ms"`
-	RoundsMean     float64     `json:"rounds_mean"`
-	RoundsMax      int         `json:"rounds_max"`
-	SplitVotes     int         `json:"split_votes"`
-	KSToPaper      *float64    `json:"ks_to_paper"` // null without a paper line
-	Paper          *PaperStats `json:"paper,omitempty"`
+	Nodes          int     `json:"nodes"`
+	TimeoutRangeMS string  `json:"timeout_range_ms"`
+	Trials         int     `json:"trials"`
+	TimedOut       int     `json:"timed_out"`
+	MinMS          float64 `json:"min_ms"`
+	P10MS          float64 `json:"p10_ms"`
+	MedianMS       float64 `json:"median_ms"`
+	MeanMS         float64 `json:"mean_ms"`
+	P90MS          float64 `json:"p90_ms"`
+	P99MS          float64 `json:"p99_ms"`
+	MaxMS          float64 `json:"max_ms"`
+	ClientMedianMS float64 `json:"client_recovery_median_ms"`
+	ClientP99MS    float64 `json:"client_recovery_p99_ms"`
+	// A partitioned old leader (sim mode): how long it believed it led.
+	StaleLeaderMedianMS float64     `json:"stale_leader_median_ms,omitempty"`
+	StaleLeaderMaxMS    float64     `json:"stale_leader_max_ms,omitempty"`
+	StaleLeaderCapped   int         `json:"stale_leader_capped,omitempty"`
+	RoundsMean          float64     `json:"rounds_mean"`
+	RoundsMax           int         `json:"rounds_max"`
+	SplitVotes          int         `json:"split_votes"`
+	KSToPaper           *float64    `json:"ks_to_paper"` // null without a paper line
+	Paper               *PaperStats `json:"paper,omitempty"`
 }
 
 // PaperStats is the paper's line at the same percentiles.
@@ -93,7 +97,8 @@ func NewReport(config map[string]string, start, end time.Time, lines []Line) Rep
 		lr := LineReport{Nodes: l.Nodes, TimeoutRangeMS: l.Range(), Trials: s.Trials, TimedOut: s.TimedOut,
 			MinMS: s.Min, P10MS: s.P10, MedianMS: s.Median, MeanMS: s.Mean, P90MS: s.P90, P99MS: s.P99, MaxMS: s.Max,
 			ClientMedianMS: s.ClientMedian, ClientP99MS: s.ClientP99, RoundsMean: s.RoundsMean, RoundsMax: s.RoundsMax,
-			SplitVotes: s.SplitVotes}
+			SplitVotes: s.SplitVotes, StaleLeaderMedianMS: s.StaleLeaderMedian, StaleLeaderMaxMS: s.StaleLeaderMax,
+			StaleLeaderCapped: s.StaleLeaderCapped}
 		if !math.IsNaN(l.KS) {
 			ks := l.KS
 			lr.KSToPaper = &ks
@@ -121,14 +126,14 @@ func WriteReport(dir string, rep Report, lines []Line) error {
 	}
 	var b strings.Builder
 	w := csv.NewWriter(&b)
-	w.Write([]string{"nodes", "timeout_range_ms", "trial", "time_without_leader_ms", "client_recovery_ms", "rounds", "split_votes", "timed_out"})
+	w.Write([]string{"nodes", "timeout_range_ms", "trial", "time_without_leader_ms", "client_recovery_ms", "rounds", "split_votes", "timed_out", "stale_leader_ms"})
 	for i := range lines {
 		l := &lines[i]
 		for _, t := range l.Trials {
 			w.Write([]string{strconv.Itoa(l.Nodes), l.Range(), strconv.Itoa(t.Index),
 				strconv.FormatFloat(durMS(t.TimeWithoutLeader), 'f', 3, 64),
 				strconv.FormatFloat(durMS(t.ClientRecovery), 'f', 3, 64),
-				strconv.Itoa(t.Rounds), strconv.Itoa(t.SplitVotes), strconv.FormatBool(t.TimedOut)})
+				strconv.Itoa(t.Rounds), strconv.Itoa(t.SplitVotes), strconv.FormatBool(t.TimedOut), staleMS(t)})
 		}
 	}
 	w.Flush()
@@ -136,4 +141,16 @@ func WriteReport(dir string, rep Report, lines []Line) error {
 		return err
 	}
 	return writeFileViaRename(filepath.Join(dir, "trials.csv"), []byte(b.String()))
+}
+
+// staleMS is a trial's stale_leader_ms: empty where not measured, the cap
+// prefixed with ">=" where the old leader still led at the cap.
+func staleMS(t Trial) string {
+	switch {
+	case t.StaleLeader == 0:
+		return ""
+	case t.StaleLeaderCapped:
+		return ">=" + strconv.FormatFloat(durMS(t.StaleLeader), 'f', 3, 64)
+	}
+	return strconv.FormatFloat(durMS(t.StaleLeader), 'f', 3, 64)
 }

@@ -191,7 +191,8 @@ func Run(ctx context.Context, cfg Config, progress Progress) ([]Line, error) {
 						return fmt.Errorf("%s, %d nodes, trial %d (seed %d): %w", l.Range(), l.Nodes, i, seed, err)
 					}
 					l.Trials[i] = Trial{Index: i, TimeWithoutLeader: res.TimeWithoutLeader, ClientRecovery: res.ClientRecovery,
-						Rounds: res.Rounds, SplitVotes: res.SplitVotes, TimedOut: res.TimedOut}
+						Rounds: res.Rounds, SplitVotes: res.SplitVotes, TimedOut: res.TimedOut,
+						StaleLeader: res.StaleLeader, StaleLeaderCapped: res.StaleLeaderCapped}
 				}
 				if progress != nil {
 					progress(int(done.Add(1)), total)

@@ -74,6 +74,13 @@ type TrialResult struct {
 	// this is the earliest any client sees a write succeed (the new
 	// leader commits its no-op and the write together or in turn).
 	ClientRecovery time.Duration
+	// StaleLeader (FailLeaderPartition only) is how long the cut-off old
+	// leader went on believing it leads, from the partition: with
+	// CheckQuorum about an election timeout; without it, the whole
+	// partition. Capped at ten maximum election timeouts (StaleLeaderCapped
+	// is then set).
+	StaleLeader       time.Duration
+	StaleLeaderCapped bool
 	// NewLeader is the node that won.
 	NewLeader uint64
 	// TimedOut is set when MaxTime passed without a new leader.
@@ -252,11 +259,33 @@ func runTrial(cfg TrialConfig, seed uint64) (TrialResult, bool, error) {
 			}
 		}
 	}
-	done, err := c.RunUntil(crashAt+cfg.MaxTime, func() bool { return heardAt >= 0 && (!cfg.ClientWrite || clientAt >= 0) })
+	var staleAt time.Duration = -1
+	stale := func() bool { // polled after every event
+		if cfg.Failure == FailLeaderPartition && staleAt < 0 && c.Node(leader).Role() != raft.Leader {
+			staleAt = c.Now()
+		}
+		return staleAt >= 0
+	}
+	done, err := c.RunUntil(crashAt+cfg.MaxTime, func() bool {
+		stale()
+		return heardAt >= 0 && (!cfg.ClientWrite || clientAt >= 0)
+	})
 	if err != nil {
 		return TrialResult{}, false, err
 	}
+	if cfg.Failure == FailLeaderPartition && staleAt < 0 {
+		if _, err := c.RunUntil(crashAt+10*cfg.Raft.ElectionTimeoutMax, stale); err != nil {
+			return TrialResult{}, false, err
+		}
+	}
 	res := TrialResult{NewLeader: newLeader, Rounds: int(newTerm - oldTerm), Events: c.Stats.Events - startEvents}
+	if cfg.Failure == FailLeaderPartition {
+		if staleAt >= 0 {
+			res.StaleLeader = staleAt - crashAt
+		} else {
+			res.StaleLeader, res.StaleLeaderCapped = 10*cfg.Raft.ElectionTimeoutMax, true
+		}
+	}
 	if heardAt < 0 {
 		res.TimedOut = true
 		res.TimeWithoutLeader = cfg.MaxTime
