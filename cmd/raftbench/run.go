@@ -22,6 +22,9 @@ type runConfig struct {
 	load    bench.LoadConfig
 	out     string
 	quiet   bool
+	// pprofDir, if set, receives CPU and heap profiles of the measured
+	// phase.
+	pprofDir string
 	flags   map[string]string // every flag's value, for the report
 
 	checkTimeout time.Duration
@@ -59,6 +62,8 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 	checkTimeout := fs.Duration("check-timeout", time.Minute, "with --check: time the checker may take")
 	out := fs.String("out", "", "run directory (default results/run-<timestamp>)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	profile := fs.Bool("profile", false, "write CPU and heap profiles of the measured phase (cpu.pprof, heap.pprof) into the run directory")
+	pprofDir := fs.String("pprof-dir", "", "write the profiles here instead (implies --profile)")
 	engine := fs.String("engine", "raft", "engine to drive")
 
 	return func() (runConfig, error) {
@@ -114,6 +119,12 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 			return cfg, fmt.Errorf("want --clients >= 1, --duration > 0, --warmup >= 0, --rate >= 0")
 		}
 		cfg.out, cfg.quiet = *out, *quiet
+		switch {
+		case *pprofDir != "":
+			cfg.pprofDir = *pprofDir
+		case *profile:
+			cfg.pprofDir = "-" // the run directory, known once it exists
+		}
 		if *check {
 			if *checkOps < 1 || *checkTimeout <= 0 {
 				return cfg, fmt.Errorf("--check-max-ops and --check-timeout must be positive")

@@ -97,14 +97,26 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 		bar = startProgress(stdout, cfg.load.Warmup+cfg.load.Duration)
 		counted.progress = bar
 	}
+	var prof *phaseProfiler
+	if d := cfg.pprofDir; d != "" {
+		if d == "-" {
+			d = dir
+		}
+		if prof, err = newPhaseProfiler(d); err != nil {
+			return err
+		}
+	}
 	res, err := bench.RunLoad(ctx, c, cfg.load, func(start time.Time) bench.Recorder {
 		r := report.NewRecorder(start)
 		mu.Lock()
 		recs = append(recs, r)
 		mu.Unlock()
 		return counted.wrap(r)
-	}, nil)
+	}, prof.onPhase)
 	bar.finish()
+	if perr := prof.finish(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return err
 	}
