@@ -25,7 +25,7 @@ type runConfig struct {
 	// pprofDir, if set, receives CPU and heap profiles of the measured
 	// phase.
 	pprofDir string
-	flags   map[string]string // every flag's value, for the report
+	flags    map[string]string // every flag's value, for the report
 
 	checkTimeout time.Duration
 }
