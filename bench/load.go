@@ -43,6 +43,12 @@ type Recorder interface {
 	Error(intended time.Time, kind string)
 }
 
+// LagRecorder is an optional Recorder method: in an open-loop run it is
+// told how late each measured request was sent after its intended time.
+type LagRecorder interface {
+	Lag(intended time.Time, lag time.Duration)
+}
+
 // Error kinds.
 const (
 	ErrKindTimeout   = "timeout"    // no answer within the request timeout

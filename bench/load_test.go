@@ -123,9 +123,14 @@ func TestOpenLoopCountsQueueing(t *testing.T) {
 	c := &stallCluster{stallUntil: time.Now().Add(stall)}
 	var mu sync.Mutex
 	var lats []time.Duration
+	var maxLag time.Duration
 	rec := &funcRecorder{record: func(intended time.Time, lat time.Duration) {
 		mu.Lock()
 		lats = append(lats, lat)
+		mu.Unlock()
+	}, lag: func(lag time.Duration) {
+		mu.Lock()
+		maxLag = max(maxLag, lag)
 		mu.Unlock()
 	}}
 	_, err := RunLoad(context.Background(), c, LoadConfig{Clients: 2, Rate: 200, Duration: 600 * time.Millisecond,
@@ -148,10 +153,22 @@ func TestOpenLoopCountsQueueing(t *testing.T) {
 	if slow < 30 { // requests intended in the first 200 ms: about 40
 		t.Errorf("%d requests waited over 100ms, want the ones scheduled during the stall (about 40)", slow)
 	}
+	// Both clients were stuck in the stall: the requests behind them were
+	// sent late, and the lag says so.
+	if maxLag < stall/2 {
+		t.Errorf("largest start lag %v, want most of the %v stall", maxLag, stall)
+	}
 }
 
 type funcRecorder struct {
 	record func(time.Time, time.Duration)
+	lag    func(time.Duration)
+}
+
+func (f *funcRecorder) Lag(_ time.Time, lag time.Duration) {
+	if f.lag != nil {
+		f.lag(lag)
+	}
 }
 
 func (f *funcRecorder) Record(intended time.Time, lat time.Duration) { f.record(intended, lat) }

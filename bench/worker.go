@@ -97,6 +97,7 @@ type worker struct {
 	c            AsyncCluster
 	cfg          *LoadConfig
 	rec          Recorder
+	lag          LagRecorder // rec, if it takes lags
 	measureStart time.Time
 	clients      []*client
 	idle         []*client
@@ -107,8 +108,10 @@ type worker struct {
 }
 
 func newWorker(c AsyncCluster, cfg *LoadConfig, rec Recorder, measureStart time.Time) *worker {
-	return &worker{c: c, cfg: cfg, rec: rec, measureStart: measureStart,
+	w := &worker{c: c, cfg: cfg, rec: rec, measureStart: measureStart,
 		answers: answerQueue{signal: make(chan struct{}, 1)}}
+	w.lag, _ = rec.(LagRecorder)
+	return w
 }
 
 // schedule is one worker's share of the open loop's intended send times.
@@ -230,6 +233,9 @@ func (w *worker) start(cl *client, intended time.Time) {
 	}
 	cl.intended = intended
 	cl.call = time.Now()
+	if w.lag != nil && w.sched != nil && !intended.Before(w.measureStart) {
+		w.lag.Lag(intended, cl.call.Sub(intended))
+	}
 	cl.deadline = cl.call.Add(w.cfg.Timeout)
 	w.attempt(cl)
 }

@@ -75,6 +75,11 @@
 //     p50, p90, p99, p999 (the 99.9th percentile), max and min (integers; the
 //     highest value equivalent to the percentile at HDR precision, 3
 //     significant digits) and mean (number). All zero when ops is 0.
+//   - start_lag_us (object, open-loop runs only): how late requests were
+//     sent after their intended times, in microseconds, with the fields of
+//     latency_us. It is part of every latency (measured from the intended
+//     time); a large lag means the load generator fell behind, not the
+//     cluster.
 //   - series (array): one point per second from start, covering the whole
 //     duration and any later second that has samples, empty seconds included.
 //     Each point has t (integer: seconds since start; the point covers

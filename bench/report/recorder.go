@@ -64,6 +64,10 @@ type Recorder struct {
 
 	// seriesDropped counts samples and errors beyond SeriesMaxSeconds.
 	seriesDropped int64
+
+	// lag holds how late open-loop requests started after their intended
+	// time (µs); nil until the first.
+	lag *hdrhistogram.Histogram
 }
 
 // NewRecorder returns an empty Recorder whose series starts at start, the
@@ -120,6 +124,17 @@ func (r *Recorder) Record(at time.Time, latency time.Duration) {
 	default: // a late sample for a second already folded
 		_ = r.slot(sec).RecordValue(v)
 	}
+}
+
+// Lag records that a request intended at at (an open-loop run) was sent
+// lag later: the load generator's own delay, which Record's latency
+// includes. A large lag says the generator, not the cluster, fell behind.
+func (r *Recorder) Lag(at time.Time, lag time.Duration) {
+	if r.lag == nil {
+		r.lag = newHistogram()
+	}
+	v := min(max(lag.Microseconds(), LatencyMinUS), LatencyMaxUS)
+	_ = r.lag.RecordValue(v) // in range by construction
 }
 
 // Error counts one failed operation of the given kind (ErrorTimeout,
@@ -210,6 +225,12 @@ func (r *Recorder) Merge(others ...*Recorder) {
 			r.errKinds[kind] += n
 		}
 		r.seriesDropped += o.seriesDropped
+		if o.lag != nil {
+			if r.lag == nil {
+				r.lag = newHistogram()
+			}
+			r.lag.Merge(o.lag)
+		}
 	}
 }
 
@@ -293,6 +314,10 @@ func (r *Recorder) Report(name string, end time.Time, config any) Report {
 	}
 	if dur > 0 {
 		rep.Throughput = float64(rep.Ops) / dur.Seconds()
+	}
+	if r.lag != nil {
+		lag := LatencyOf(r.lag)
+		rep.StartLag = &lag
 	}
 	secs := int((dur + time.Second - 1) / time.Second) // ceil
 	rep.Series = r.Series(secs)

@@ -289,3 +289,22 @@ func BenchmarkRecord(b *testing.B) {
 		r.Record(t0.Add(time.Duration(i)*time.Microsecond), time.Duration(50+i%5000)*time.Microsecond)
 	}
 }
+
+// Lags are summarized only when recorded, and merge like latencies.
+func TestRecorderLag(t *testing.T) {
+	start := time.Unix(1000, 0)
+	a, b := NewRecorder(start), NewRecorder(start)
+	a.Record(start, time.Millisecond)
+	if rep := a.Report("x", start.Add(time.Second), nil); rep.StartLag != nil {
+		t.Fatalf("StartLag %+v without any lag recorded", rep.StartLag)
+	}
+	for i := range 99 {
+		a.Lag(start, time.Duration(i+1)*time.Microsecond)
+	}
+	b.Lag(start, 50*time.Millisecond)
+	a.Merge(b)
+	rep := a.Report("x", start.Add(time.Second), nil)
+	if rep.StartLag == nil || rep.StartLag.Max < 49_000 || rep.StartLag.P50 < 45 || rep.StartLag.P50 > 55 {
+		t.Fatalf("StartLag %+v: want p50 about 50 µs and max about 50 ms", rep.StartLag)
+	}
+}

@@ -18,6 +18,7 @@ type Report struct {
 	Errors      map[string]int64 `json:"errors"`
 	Throughput  float64          `json:"throughput_ops_per_sec"`
 	Latency     Latency          `json:"latency_us"`
+	StartLag    *Latency         `json:"start_lag_us,omitempty"` // open loop only
 	Series      []Point          `json:"series"`
 }
 

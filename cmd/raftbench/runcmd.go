@@ -163,6 +163,9 @@ func printSummary(w io.Writer, dir string, rep report.Report) {
 	l := rep.Latency
 	fmt.Fprintf(w, "%d ops in %.1fs: %.0f ops/s, %d errors%s\n", rep.Ops, rep.DurationSec, rep.Throughput, rep.ErrorCount(), errorKinds(rep.Errors))
 	fmt.Fprintf(w, "latency µs: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d  mean %.0f\n", l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
+	if g := rep.StartLag; g != nil {
+		fmt.Fprintf(w, "of which sent late by the load generator, µs: p50 %d  p99 %d  max %d\n", g.P50, g.P99, g.Max)
+	}
 	fmt.Fprintf(w, "report: %s (report.json, latency.hgrm, latency.hlog, bench.txt)\n", dir)
 }
 
@@ -202,7 +205,8 @@ func (c *countingRecorder) Record(at time.Time, lat time.Duration) {
 	c.r.Record(at, lat)
 	c.p.done.Add(1)
 }
-func (c *countingRecorder) Error(at time.Time, kind string) { c.r.Error(at, kind) }
+func (c *countingRecorder) Error(at time.Time, kind string)     { c.r.Error(at, kind) }
+func (c *countingRecorder) Lag(at time.Time, lag time.Duration) { c.r.Lag(at, lag) }
 
 func runCompare(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
