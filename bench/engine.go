@@ -119,3 +119,10 @@ type Cluster interface {
 	// Close stops every node and removes a temporary data directory.
 	Close() error
 }
+
+// Describer is an optional Cluster method: every setting the engine ran
+// with, its own knobs included (the names its maintainers use), so a report
+// says exactly what was compared and a run can be reproduced.
+type Describer interface {
+	Settings() map[string]any
+}
