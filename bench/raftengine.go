@@ -383,3 +383,32 @@ func (c *raftCluster) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+var _ Describer = (*raftCluster)(nil)
+
+// Settings lists the knobs every node runs with.
+func (c *raftCluster) Settings() map[string]any {
+	cfg := c.nodeConfig(1)
+	heartbeat := cfg.Raft.HeartbeatInterval
+	if heartbeat == 0 {
+		heartbeat = cfg.Raft.ElectionTimeoutMin / 2 // the core's default
+	}
+	return map[string]any{
+		"implementation":       "github.com/raftbench/raftbench/raft (raft/node runtime)",
+		"nodes":                len(c.ids),
+		"transport":            c.cfg.Transport,
+		"fsync":                !cfg.NoSync,
+		"log_storage":          "raft/wal: segmented, preallocated, CRC per record; group commit, leader fsync in parallel with replication",
+		"election_timeout_min": cfg.Raft.ElectionTimeoutMin.String(),
+		"election_timeout_max": cfg.Raft.ElectionTimeoutMax.String(),
+		"heartbeat":            heartbeat.String(),
+		"prevote":              cfg.Raft.PreVote,
+		"check_quorum":         cfg.Raft.CheckQuorum,
+		"max_inflight_msgs":    cfg.Raft.MaxInflightMsgs,
+		"max_bytes_per_msg":    cfg.Raft.MaxBytesPerMsg,
+		"snapshot_entries":     cfg.SnapshotEntries,
+		"max_proposal_batch":   "4096 (default)",
+		"proposal_queue":       "8192 (default)",
+		"read_modes":           "readindex: heartbeat round; lease: CheckQuorum lease; log: through the log; follower: read index from the leader",
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -35,8 +36,36 @@ var measures = []compared{
 	{"max µs", "max_us", func(r Report) float64 { return float64(r.Latency.Max) }, false},
 }
 
+// resourceMeasures are added to a comparison when a run recorded its
+// resources.
+var resourceMeasures = []compared{
+	{"CPU s/100k ops", "cpu_seconds_per_100k_ops", func(r Report) float64 {
+		if r.Resources == nil {
+			return 0
+		}
+		return r.Resources.CPUSecondsPer100kOps
+	}, true},
+	{"peak RSS MiB", "max_rss_mib", func(r Report) float64 {
+		if r.Resources == nil {
+			return 0
+		}
+		return float64(r.Resources.MaxRSSBytes) / (1 << 20)
+	}, true},
+}
+
+// measuresOf returns the measures of a comparison of reps.
+func measuresOf(reps []Report) []compared {
+	for _, r := range reps {
+		if r.Resources != nil {
+			return append(slices.Clip(measures), resourceMeasures...)
+		}
+	}
+	return measures
+}
+
 // Compare writes a table comparing runs: for each run its throughput and
-// p50/p90/p99/p99.9/max latency, each with its ratio to the first run
+// p50/p90/p99/p99.9/max latency (and, when recorded, CPU seconds per 100k
+// operations and peak RSS), each with its ratio to the first run
 // ("1.23x"; "-" when the first run's value is zero), and its error count.
 // names[i] names reps[i]. format is FormatText (aligned columns),
 // FormatMarkdown (a pipe table) or FormatCSV (a header row, then one row
@@ -87,6 +116,7 @@ func formatRatio(v, base float64) string {
 // cell per measure, "value (ratio)".
 func cells(names []string, reps []Report) (header []string, rows [][]string) {
 	header = []string{"run"}
+	measures := measuresOf(reps)
 	for _, m := range measures {
 		header = append(header, m.name)
 	}
@@ -147,6 +177,7 @@ func compareMarkdown(w io.Writer, names []string, reps []Report) error {
 
 func compareCSV(w io.Writer, names []string, reps []Report) error {
 	cw := csv.NewWriter(w)
+	measures := measuresOf(reps)
 	header := []string{"run"}
 	for _, m := range measures {
 		header = append(header, m.csv, m.csv+"_ratio")

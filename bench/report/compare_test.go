@@ -145,3 +145,22 @@ func TestCompareErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestMedian(t *testing.T) {
+	mk := func(tput float64, p99 int64, timeouts int64, rss int64) Report {
+		return Report{Schema: SchemaRun, Throughput: tput, Ops: int64(tput), Latency: Latency{P99: p99, Mean: float64(p99) / 2},
+			Errors: map[string]int64{"timeout": timeouts}, Resources: &Resources{MaxRSSBytes: rss, CPUSeconds: tput / 1000}}
+	}
+	m := Median("m", []Report{mk(100, 9, 0, 10), mk(300, 1, 4, 30), mk(200, 5, 1, 20)})
+	if m.Throughput != 200 || m.Ops != 200 || m.Latency.P99 != 5 || m.Latency.Mean != 2.5 || m.Errors["timeout"] != 1 ||
+		m.Resources.MaxRSSBytes != 20 || m.Resources.CPUSeconds != 0.2 {
+		t.Errorf("median of three = %+v, resources %+v", m, m.Resources)
+	}
+	even := Median("e", []Report{mk(100, 2, 0, 10), mk(200, 4, 0, 20)})
+	if even.Throughput != 150 || even.Latency.P99 != 3 {
+		t.Errorf("median of two = %+v", even)
+	}
+	if m := Median("none", nil); m.Schema != SchemaRun || m.Ops != 0 {
+		t.Errorf("median of none = %+v", m)
+	}
+}

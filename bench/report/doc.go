@@ -80,6 +80,11 @@
 //     latency_us. It is part of every latency (measured from the intended
 //     time); a large lag means the load generator fell behind, not the
 //     cluster.
+//   - resources (object, optional): what the run's process used:
+//     cpu_seconds (user + system CPU during the measured phase),
+//     cpu_seconds_per_100k_ops, and max_rss_bytes (the peak resident set
+//     over the whole run). An in-process cluster shares the process with
+//     the load generator, whose share is included.
 //   - series (array): one point per second from start, covering the whole
 //     duration and any later second that has samples, empty seconds included.
 //     Each point has t (integer: seconds since start; the point covers

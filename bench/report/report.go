@@ -19,6 +19,7 @@ type Report struct {
 	Throughput  float64          `json:"throughput_ops_per_sec"`
 	Latency     Latency          `json:"latency_us"`
 	StartLag    *Latency         `json:"start_lag_us,omitempty"` // open loop only
+	Resources   *Resources       `json:"resources,omitempty"`
 	Series      []Point          `json:"series"`
 }
 
@@ -32,6 +33,21 @@ type Latency struct {
 	Max  int64   `json:"max"`
 	Mean float64 `json:"mean"`
 	Min  int64   `json:"min"`
+}
+
+// Resources is what the run's process used. The load generator runs in
+// the same process as an in-process cluster, so its share is included;
+// it is the same for every engine driven the same way.
+type Resources struct {
+	// CPUSeconds is the process's user and system CPU time during the
+	// measured phase.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// CPUSecondsPer100kOps is CPUSeconds per 100,000 successful
+	// operations.
+	CPUSecondsPer100kOps float64 `json:"cpu_seconds_per_100k_ops"`
+	// MaxRSSBytes is the process's peak resident set size over the whole
+	// run, warm-up and start included.
+	MaxRSSBytes int64 `json:"max_rss_bytes"`
 }
 
 // Point is one second of a run's time series.

@@ -17,7 +17,9 @@ import (
 
 // runConfig is everything `raftbench run` was told.
 type runConfig struct {
-	engine  string
+	engine  string   // the engine of this run
+	engines []string // --engine: more than one, or --repeat > 1, runs each in a child process
+	repeat  int
 	cluster bench.ClusterConfig
 	load    bench.LoadConfig
 	out     string
@@ -64,7 +66,8 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	profile := fs.Bool("profile", false, "write CPU and heap profiles of the measured phase (cpu.pprof, heap.pprof) into the run directory")
 	pprofDir := fs.String("pprof-dir", "", "write the profiles here instead (implies --profile)")
-	engine := fs.String("engine", "raft", "engine to drive")
+	engine := fs.String("engine", "raft", "engine(s) to drive, comma-separated: "+engineNames()+"; several run in turn, each in its own process, with a combined comparison")
+	repeat := fs.Int("repeat", 1, "rounds over the engines, alternating their order to cancel machine drift; each round of each engine is a run directory under --out")
 
 	return func() (runConfig, error) {
 		var cfg runConfig
@@ -98,10 +101,14 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 		if mode == bench.ReadLease && !*checkQuorum {
 			return cfg, fmt.Errorf("--read-mode lease needs --check-quorum")
 		}
-		if *engine != "raft" {
-			return cfg, fmt.Errorf("--engine %q: the only engine so far is raft", *engine)
+		if cfg.engines, err = parseEngines(*engine); err != nil {
+			return cfg, fmt.Errorf("--engine: %w", err)
 		}
-		cfg.engine = *engine
+		cfg.engine = cfg.engines[0]
+		if *repeat < 1 || *repeat > 100 {
+			return cfg, fmt.Errorf("--repeat %d: want 1 to 100", *repeat)
+		}
+		cfg.repeat = *repeat
 		cfg.cluster = bench.ClusterConfig{Nodes: *nodes, Transport: *transport, Fsync: *fsync, DataDir: *dataDir,
 			ElectionTimeoutMin: lo, ElectionTimeoutMax: hi, Heartbeat: *heartbeat, PreVote: *prevote,
 			CheckQuorum: *checkQuorum, MaxInflight: *maxInflight, MaxBatchBytes: *maxBatch,

@@ -49,6 +49,9 @@ Examples:
 	cfg.flags = map[string]string{}
 	fs.VisitAll(func(f *pflag.Flag) { cfg.flags[f.Name] = f.Value.String() })
 	delete(cfg.flags, "quiet")
+	if len(cfg.engines) > 1 || cfg.repeat > 1 {
+		return runMatrix(ctx, cfg, fs, stdout)
+	}
 	return runLoad(ctx, cfg, stdout)
 }
 
@@ -70,9 +73,9 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := bench.RaftEngine{}.Start(ctx, cfg.cluster)
+	c, err := engines[cfg.engine]().Start(ctx, cfg.cluster)
 	if err != nil {
-		return fmt.Errorf("starting the cluster: %w", err)
+		return fmt.Errorf("starting the %s cluster: %w", cfg.engine, err)
 	}
 	defer c.Close()
 	go func() { // role changes are not needed here: keep the channel drained
@@ -106,13 +109,21 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 			return err
 		}
 	}
+	var cpuStart time.Duration
+	onPhase := func(ph bench.Phase) {
+		if ph == bench.PhaseMeasure {
+			cpuStart = cpuTime()
+		}
+		prof.onPhase(ph)
+	}
 	res, err := bench.RunLoad(ctx, c, cfg.load, func(start time.Time) bench.Recorder {
 		r := report.NewRecorder(start)
 		mu.Lock()
 		recs = append(recs, r)
 		mu.Unlock()
 		return counted.wrap(r)
-	}, prof.onPhase)
+	}, onPhase)
+	cpu := cpuTime() - cpuStart
 	bar.finish()
 	if perr := prof.finish(); err == nil {
 		err = perr
@@ -125,7 +136,12 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 	}
 	all := recs[0]
 	all.Merge(recs[1:]...)
-	rep := all.Report(filepath.Base(dir), res.MeasureEnd, map[string]any{"engine": cfg.engine, "flags": cfg.flags})
+	config := map[string]any{"engine": cfg.engine, "flags": cfg.flags}
+	if d, ok := c.(bench.Describer); ok {
+		config["engine_settings"] = d.Settings()
+	}
+	rep := all.Report(filepath.Base(dir), res.MeasureEnd, config)
+	rep.Resources = resources(cpu, rep.Ops)
 	if err := all.WriteDir(dir, rep); err != nil {
 		return err
 	}
