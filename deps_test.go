@@ -140,3 +140,48 @@ func relative(path string) (string, bool) {
 	}
 	return strings.TrimSuffix(rel, "_test"), true
 }
+
+// TestRaftLibraryUsesOnlyTheStandardLibrary guards the library's own
+// dependencies: the baselines (etcd's raft, hashicorp/raft), the metrics
+// and profiling clients are the bench side's, never raft/'s, so a program
+// that imports the library pulls in nothing else.
+func TestRaftLibraryUsesOnlyTheStandardLibrary(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go command not on PATH")
+	}
+	cmd := exec.Command("go", "list", "-e", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./raft/...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		checked++
+		for _, dep := range fields[1:] {
+			if isStandard(dep) || strings.HasPrefix(dep, module+"/") {
+				continue
+			}
+			t.Errorf("%s depends on %s, outside the standard library and this module", fields[0], dep)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("go list returned no package under raft/")
+	}
+	if !isStandard("net/http") || isStandard("go.etcd.io/raft/v3") || isStandard("github.com/hashicorp/raft") {
+		t.Fatal("isStandard misjudges")
+	}
+}
+
+// isStandard reports whether an import path is the standard library's:
+// its first element has no dot (vendored copies inside the standard
+// library included).
+func isStandard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".") || strings.HasPrefix(path, "vendor/")
+}
