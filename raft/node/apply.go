@@ -150,7 +150,8 @@ func (n *Node) writeSnapshot(meta raft.SnapshotMeta, view SnapshotView) error {
 	if err != nil {
 		return err
 	}
-	if _, err := view.WriteTo(w); err != nil {
+	size, err := view.WriteTo(w)
+	if err != nil {
 		w.Abort()
 		return fmt.Errorf("serializing: %w", err)
 	}
@@ -158,5 +159,8 @@ func (n *Node) writeSnapshot(meta raft.SnapshotMeta, view SnapshotView) error {
 		return err
 	}
 	n.stats.SnapshotsTaken.Add(1)
+	if m := n.cfg.Metrics; m != nil {
+		m.SnapshotTaken(meta.Index, size)
+	}
 	return nil
 }

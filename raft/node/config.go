@@ -53,6 +53,9 @@ type Config struct {
 
 	// Logger receives the node's events. Default: discard.
 	Logger *slog.Logger
+	// Metrics, if set, is told of the node's work as it happens (see
+	// Metrics); nil costs a nil check where each event happens.
+	Metrics Metrics
 }
 
 // queueLen is the capacity of the loop's message, disk and apply queues.

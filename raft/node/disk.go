@@ -59,6 +59,7 @@ func (n *Node) commitGroup(group []diskWork) error {
 		last      raft.PersistMark
 		persisted bool
 		compact   uint64
+		entries   int
 	)
 	for i := range group {
 		w := &group[i]
@@ -78,6 +79,7 @@ func (n *Node) commitGroup(group []diskWork) error {
 				return err
 			}
 			last, persisted = w.mark, true
+			entries += len(w.entries)
 			n.stats.EntriesWritten.Add(uint64(len(w.entries)))
 		}
 	}
@@ -85,8 +87,12 @@ func (n *Node) commitGroup(group []diskWork) error {
 	if err := n.wal.Sync(); err != nil {
 		return err
 	}
-	n.stats.SyncNanos.Add(uint64(time.Since(syncStart)))
+	syncTime := time.Since(syncStart)
+	n.stats.SyncNanos.Add(uint64(syncTime))
 	n.stats.GroupCommits.Add(1)
+	if m := n.cfg.Metrics; m != nil {
+		m.GroupCommit(entries, syncTime)
+	}
 	if n.cfg.DiskDelay != nil {
 		if d := n.cfg.DiskDelay(); d > 0 {
 			time.Sleep(d)

@@ -84,6 +84,7 @@ func (n *Node) run() {
 				}
 			}
 			first, _, err := core.Propose(now, batch...)
+			n.proposed(len(batch), err)
 			term := core.Term()
 			for i, f := range futs {
 				if err != nil {
@@ -128,6 +129,7 @@ func (n *Node) run() {
 		n.statusMu.Lock()
 		n.status = core.Status()
 		n.statusMu.Unlock()
+		n.publishPeers(core)
 		d := core.NextDeadline() - n.now()
 		timer.Reset(max(d, 0))
 	}
@@ -262,6 +264,7 @@ func (n *Node) send(msgs []raft.Message) {
 			n.sendSnapshot(m)
 			continue
 		}
+		n.appendSent(&m)
 		msgs[k] = m
 		k++
 	}

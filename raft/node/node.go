@@ -61,6 +61,7 @@ type Node struct {
 	applied  atomic.Uint64
 	stats    Stats
 	err      atomic.Pointer[error] // the first fatal error (disk)
+	peerView peerView              // in-flight windows, for Config.Metrics
 }
 
 type proposal struct {
@@ -122,6 +123,7 @@ func Open(cfg Config) (*Node, error) {
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
 	}
+	rc.OnRoleChange = observeRoles(cfg.Metrics, rc.OnRoleChange)
 	n := &Node{
 		cfg: cfg, id: rc.ID, wal: w, snaps: snaps, sm: cfg.StateMachine,
 		start: time.Now(),
