@@ -33,6 +33,7 @@ func (n *Node) applyLoop() {
 		snapDone = make(chan uint64, 1)
 		bytes    uint64 // entry data applied since the last snapshot
 	)
+	labels := n.goroutineLabels()
 	defer func() {
 		for _, rw := range waiting {
 			for _, r := range rw.reqs {
@@ -41,6 +42,7 @@ func (n *Node) applyLoop() {
 		}
 	}()
 	for w := range n.applyC {
+		labels.Refresh()
 		if w.restore != nil {
 			if err := restore(n.sm, n.snaps, *w.restore); err != nil {
 				n.fail(err)

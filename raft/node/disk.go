@@ -28,7 +28,9 @@ const maxGroup = 1024
 func (n *Node) diskLoop() {
 	defer n.wg.Done()
 	group := make([]diskWork, 0, maxGroup)
+	labels := n.goroutineLabels()
 	for w := range n.diskC {
+		labels.Refresh()
 		group = append(group[:0], w)
 	drain:
 		for len(group) < maxGroup {

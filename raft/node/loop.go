@@ -43,6 +43,7 @@ func (n *Node) run() {
 		close(n.diskC)
 		close(n.applyC)
 	}()
+	labels := n.goroutineLabels()
 	for {
 		// The time is read when the loop wakes, not before it waits: an input
 		// stepped with the time the loop went to sleep would, for one, set
@@ -126,6 +127,8 @@ func (n *Node) run() {
 		}
 
 		n.handleReady(core, now, &futures, reads)
+		n.noteRole(core.Role())
+		labels.Refresh()
 		n.statusMu.Lock()
 		n.status = core.Status()
 		n.statusMu.Unlock()

@@ -61,6 +61,7 @@ type Node struct {
 	applied  atomic.Uint64
 	stats    Stats
 	err      atomic.Pointer[error] // the first fatal error (disk)
+	labels   nodeLabels            // pprof labels (labels.go)
 	peerView peerView              // in-flight windows, for Config.Metrics
 }
 

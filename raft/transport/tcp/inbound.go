@@ -156,10 +156,12 @@ func (t *Transport) readMessages(p *peer, c net.Conn, br *bufio.Reader) {
 		batch []raft.Message
 		last  = 16 // size of the previous batch (at most 64), to size the next one
 	)
+	labels := t.goroutineLabels()
 	deliver := func() {
 		if len(batch) == 0 {
 			return
 		}
+		labels.Refresh()
 		p.stats.received.Add(uint64(len(batch)))
 		last = min(len(batch), 64)
 		t.cfg.Handler.Deliver(batch)

@@ -191,12 +191,14 @@ func (p *peer) run() {
 		}
 		p.dropQueued()
 	}()
+	labels := p.t.goroutineLabels()
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-p.wake:
 		}
+		labels.Refresh()
 		if conn != nil {
 			select {
 			case <-lost:
