@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raftbench/raftbench/raft/node"
 	"github.com/raftbench/raftbench/workloads"
 )
 
@@ -106,6 +107,7 @@ func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func(me
 	end := measureStart.Add(cfg.Duration)
 	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
+	onPhase = withPhaseLabel(onPhase) // profiles can be cut by phase
 	if onPhase != nil {
 		if cfg.Warmup > 0 {
 			onPhase(PhaseWarmup)
@@ -154,5 +156,6 @@ func RunLoad(ctx context.Context, c Cluster, cfg LoadConfig, newRecorder func(me
 		}()
 	}
 	wg.Wait()
+	node.SetProfileLabel(node.LabelPhase, "")
 	return LoadResult{MeasureStart: measureStart, MeasureEnd: end}, nil
 }

@@ -164,7 +164,9 @@ func (w *worker) run(ctx context.Context) {
 	)
 	defer due.Stop()
 	defer w.abandon()
+	labels := node.NewGoroutineLabels() // the phase, for profiles
 	for {
+		labels.Refresh()
 		if ctx.Err() != nil {
 			return // requests in flight end with the run: not their fault
 		}

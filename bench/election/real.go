@@ -77,6 +77,7 @@ func realAttempt(ctx context.Context, cfg *Config, l *Line, seed uint64, dir str
 	if err := c.start(l, seed, dir); err != nil {
 		return Trial{}, err
 	}
+	c.setPhase(phaseSetup)
 	// Node 1 campaigns at once, but with short timeouts and slow votes
 	// another may win the setup election: whoever leads is the trial's
 	// leader, and the eligible followers are the ones after it.
@@ -230,6 +231,7 @@ func (c *realCluster) start(l *Line, seed uint64, dir string) error {
 
 // fail injects the failure into node 1 (and, for two crashes, node n).
 func (c *realCluster) fail(oldTerm uint64) {
+	c.setPhase(phaseFailure)
 	c.mu.Lock()
 	c.oldTerm = oldTerm
 	c.filter, c.watch = false, false
@@ -282,6 +284,7 @@ func (c *realCluster) roleChange(rc raft.RoleChange) {
 		return
 	}
 	c.clientTerm = rc.Term
+	c.setPhase(phaseRecovery)
 	n := c.nodes[rc.ID-1]
 	go n.ProposeAsync(context.Background(), workloads.EncodePut(0, 0, []byte("client"), []byte("write")), func(_ any, err error) {
 		if err != nil {
