@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raftbench/raftbench/bench/profiling/profilingtest"
 	"github.com/raftbench/raftbench/raft/node"
 )
 
@@ -93,7 +95,7 @@ func TestPushArrivesWithTagsAndLabels(t *testing.T) {
 		t.Errorf("%d failures, first %v", p.Failures(), p.Err())
 	}
 
-	pushes, errs := r.got()
+	pushes, errs := r.Pushes(), r.Errors()
 	for _, err := range errs {
 		t.Errorf("receiver refused a push: %v", err)
 	}
@@ -103,20 +105,20 @@ func TestPushArrivesWithTagsAndLabels(t *testing.T) {
 	kinds := map[string]bool{}
 	labelled := false
 	for _, ps := range pushes {
-		if ps.app != "raftbench-test" {
-			t.Errorf("application %q, want raftbench-test", ps.app)
+		if ps.App != "raftbench-test" {
+			t.Errorf("application %q, want raftbench-test", ps.App)
 		}
 		for k, v := range tags {
-			if ps.tags[k] != v {
-				t.Errorf("push %s: tag %s=%q, want %q", ps.query.Get("name"), k, ps.tags[k], v)
+			if ps.Tags[k] != v {
+				t.Errorf("push %s: tag %s=%q, want %q", ps.Query.Get("name"), k, ps.Tags[k], v)
 			}
 		}
-		for _, st := range ps.profile.sampleTypes {
+		for _, st := range ps.Profile.SampleTypes {
 			kinds[st] = true
 		}
-		if ps.profile.sampleTypes[0] == "samples/count" { // the CPU profile
-			for _, s := range ps.profile.samples {
-				l := s.labels
+		if ps.Profile.SampleTypes[0] == "samples/count" { // the CPU profile
+			for _, s := range ps.Profile.Samples {
+				l := s.Labels
 				if l[node.LabelNode] == "1" && l[node.LabelRole] == "leader" && l[node.LabelPhase] == "measure" {
 					labelled = true
 				}
@@ -134,7 +136,7 @@ func TestPushArrivesWithTagsAndLabels(t *testing.T) {
 	}
 }
 
-// lineCounter is a slog handler's output that counts lines.
+// syncBuffer is a log's output, written by pyroscope-go's goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -214,15 +216,22 @@ func TestStopReturnsWhenTheServerHangs(t *testing.T) {
 }
 
 func newHangingServer(t *testing.T, hang chan struct{}) string {
-	r, srv := newReceiver(t, 0)
-	_ = r
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		select {
 		case <-hang:
 		case <-req.Context().Done():
 		}
-	})
+	}))
+	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// newReceiver serves a profilingtest.Receiver answering status (0: 200).
+func newReceiver(t *testing.T, status int) (*profilingtest.Receiver, *httptest.Server) {
+	r := &profilingtest.Receiver{Status: status}
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return r, srv
 }
 
 func TestValidation(t *testing.T) {

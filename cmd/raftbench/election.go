@@ -30,6 +30,7 @@ func runElection(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("election", pflag.ContinueOnError)
 	fs.SetOutput(stdout)
 	parse := electionFlags(fs)
+	startPyroscope := pyroscopeFlags(fs)
 	realDefaults := func() {
 		// Real trials run in real time: the narrowest ranges (150-150 takes
 		// a minute a trial) are left out unless asked for, and one trial is
@@ -80,6 +81,11 @@ Examples:
 	cfg.flags = map[string]string{}
 	fs.VisitAll(func(f *pflag.Flag) { cfg.flags[f.Name] = f.Value.String() })
 	delete(cfg.flags, "quiet")
+	stopProfiles, err := startPyroscope(electionTags(cfg))
+	if err != nil {
+		return usageError{err}
+	}
+	defer stopProfiles()
 	return electionRun(ctx, cfg, stdout)
 }
 

@@ -22,6 +22,7 @@ func runRun(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	fs.SetOutput(stdout)
 	parse := runFlags(fs)
+	startPyroscope := pyroscopeFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: raftbench run [flags]\n\nStarts a Raft cluster in this process (real TCP on loopback and real fsync by")
 		fmt.Fprintln(stdout, "default), drives it with the workload, and writes an HDR latency report.\n\nFlags:")
@@ -52,6 +53,11 @@ Examples:
 	if len(cfg.engines) > 1 || cfg.repeat > 1 {
 		return runMatrix(ctx, cfg, fs, stdout)
 	}
+	stopProfiles, err := startPyroscope(runTags(cfg))
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	return runLoad(ctx, cfg, stdout)
 }
 

@@ -1,4 +1,9 @@
-package profiling
+// Package profilingtest receives profiles as a Pyroscope server's ingest
+// API does (POST /ingest, a multipart form holding a pprof profile), and
+// decodes them enough to check them: sample types, Samples and their
+// labels, the application name and its tags. Tests push to it instead of a
+// server; cmd/profilesink serves it to measure the cost of profiling.
+package profilingtest
 
 import (
 	"bytes"
@@ -6,31 +11,29 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
-	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// sample is one pprof sample: its values and labels.
-type sample struct {
-	values []int64
-	labels map[string]string
+// Sample is one pprof sample: its values and labels.
+type Sample struct {
+	Values []int64
+	Labels map[string]string
 }
 
-// pprofProfile is what the tests read of a pprof profile.
-type pprofProfile struct {
-	sampleTypes []string // "type/unit"
-	samples     []sample
+// Profile is what the tests read of a pprof profile.
+type Profile struct {
+	SampleTypes []string // "type/unit"
+	Samples     []Sample
 }
 
-// parsePprof decodes a gzipped pprof profile (profile.proto): its sample
-// types and its samples with their string labels. It checks the framing
+// ParsePprof decodes a gzipped pprof profile (profile.proto): its sample
+// types and its Samples with their string labels. It checks the framing
 // of every field it passes over.
-func parsePprof(data []byte) (*pprofProfile, error) {
+func ParsePprof(data []byte) (*Profile, error) {
 	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
 		return nil, fmt.Errorf("not gzip (starts %x)", data[:min(len(data), 4)])
 	}
@@ -110,23 +113,23 @@ func parsePprof(data []byte) (*pprofProfile, error) {
 		}
 		return strs[i], nil
 	}
-	p := &pprofProfile{}
+	p := &Profile{}
 	for _, vt := range types {
 		t, err1 := str(vt[0])
 		u, err2 := str(vt[1])
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("sample type: %v %v", err1, err2)
 		}
-		p.sampleTypes = append(p.sampleTypes, t+"/"+u)
+		p.SampleTypes = append(p.SampleTypes, t+"/"+u)
 	}
-	if len(p.sampleTypes) == 0 {
+	if len(p.SampleTypes) == 0 {
 		return nil, fmt.Errorf("no sample types")
 	}
 	for _, s := range samples {
-		if len(s.values) != len(p.sampleTypes) {
-			return nil, fmt.Errorf("a sample has %d values for %d sample types", len(s.values), len(p.sampleTypes))
+		if len(s.values) != len(p.SampleTypes) {
+			return nil, fmt.Errorf("a sample has %d values for %d sample types", len(s.values), len(p.SampleTypes))
 		}
-		out := sample{values: s.values, labels: map[string]string{}}
+		out := Sample{Values: s.values, Labels: map[string]string{}}
 		for _, l := range s.labels {
 			k, err1 := str(l[0])
 			v, err2 := str(l[1])
@@ -134,10 +137,10 @@ func parsePprof(data []byte) (*pprofProfile, error) {
 				return nil, fmt.Errorf("label: %v %v", err1, err2)
 			}
 			if v != "" { // numeric labels have no string
-				out.labels[k] = v
+				out.Labels[k] = v
 			}
 		}
-		p.samples = append(p.samples, out)
+		p.Samples = append(p.Samples, out)
 	}
 	return p, nil
 }
@@ -180,40 +183,33 @@ func fields(b []byte, f func(num protowire.Number, typ protowire.Type, v uint64,
 	return nil
 }
 
-// push is one upload as the receiver got it.
-type push struct {
-	app     string            // the application name, before its tags
-	tags    map[string]string // the tags of the name parameter
-	query   url.Values
-	profile *pprofProfile
+// Push is one upload as the receiver got it.
+type Push struct {
+	App     string            // the application name, before its tags
+	Tags    map[string]string // the tags of the name parameter
+	Query   url.Values
+	Profile *Profile
 }
 
-// receiver accepts Pyroscope's ingest API as pyroscope-go uses it: POST
+// Receiver accepts Pyroscope's ingest API as pyroscope-go uses it: POST
 // /ingest?name=APP{k=v,...}&from=..&until=..&spyName=.., a multipart form
 // with the pprof profile in the "profile" file field (and an optional
-// "sample_type_config").
-type receiver struct {
-	t      *testing.T
-	status int // answer with this status (0: 200)
+// "sample_type_config"). It answers 200, or 400 for a push it cannot
+// read, or Status if that is set.
+type Receiver struct {
+	Status int // answer every push with this status (0: decode it and answer 200)
 
 	mu     sync.Mutex
-	pushes []push
+	pushes []Push
 	errs   []error
 }
 
-func newReceiver(t *testing.T, status int) (*receiver, *httptest.Server) {
-	r := &receiver{t: t, status: status}
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return r, srv
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if r.status != 0 {
-		http.Error(w, "receiver told to fail", r.status)
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.Status != 0 {
+		http.Error(w, "receiver told to fail", r.Status)
 		return
 	}
-	p, err := r.parse(req)
+	p, err := parse(req)
 	r.mu.Lock()
 	if err != nil {
 		r.errs = append(r.errs, err)
@@ -226,27 +222,42 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-func (r *receiver) parse(req *http.Request) (push, error) {
-	var p push
+// Pushes returns the pushes received so far.
+func (r *Receiver) Pushes() []Push {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Push(nil), r.pushes...)
+}
+
+// Errors returns why pushes were refused.
+func (r *Receiver) Errors() []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]error(nil), r.errs...)
+}
+
+// parse reads one push.
+func parse(req *http.Request) (Push, error) {
+	var p Push
 	if req.Method != http.MethodPost || req.URL.Path != "/ingest" {
 		return p, fmt.Errorf("%s %s: want POST /ingest", req.Method, req.URL.Path)
 	}
-	p.query = req.URL.Query()
-	name := p.query.Get("name")
+	p.Query = req.URL.Query()
+	name := p.Query.Get("name")
 	app, tags, ok := strings.Cut(name, "{")
 	if !ok || !strings.HasSuffix(tags, "}") {
 		return p, fmt.Errorf("name %q: want APP{k=v,...}", name)
 	}
-	p.app, p.tags = app, map[string]string{}
+	p.App, p.Tags = app, map[string]string{}
 	for _, kv := range strings.Split(strings.TrimSuffix(tags, "}"), ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			return p, fmt.Errorf("name %q: tag %q", name, kv)
 		}
-		p.tags[k] = v
+		p.Tags[k] = v
 	}
 	for _, q := range []string{"from", "until", "spyName"} {
-		if p.query.Get(q) == "" {
+		if p.Query.Get(q) == "" {
 			return p, fmt.Errorf("no %s parameter", q)
 		}
 	}
@@ -267,19 +278,13 @@ func (r *receiver) parse(req *http.Request) (push, error) {
 			if err != nil {
 				return p, err
 			}
-			if p.profile, err = parsePprof(data); err != nil {
+			if p.Profile, err = ParsePprof(data); err != nil {
 				return p, fmt.Errorf("profile of %s: %w", name, err)
 			}
 		}
 	}
-	if p.profile == nil {
+	if p.Profile == nil {
 		return p, fmt.Errorf("no profile part")
 	}
 	return p, nil
-}
-
-func (r *receiver) got() ([]push, []error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]push(nil), r.pushes...), append([]error(nil), r.errs...)
 }
