@@ -50,6 +50,14 @@ type LagRecorder interface {
 	Lag(intended time.Time, lag time.Duration)
 }
 
+// OpRecorder is an optional Recorder method: it is told of every measured
+// request after Record or Error, with whether it was a write, its latency
+// and, for a failed one, its error kind (empty for success). Live
+// exporters such as bench/metrics count by operation with it.
+type OpRecorder interface {
+	Op(write bool, latency time.Duration, errKind string)
+}
+
 // Error kinds.
 const (
 	ErrKindTimeout   = "timeout"    // no answer within the request timeout

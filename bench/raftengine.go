@@ -21,15 +21,18 @@ import (
 // RaftEngine runs clusters of this project's raft library in process: one
 // raft/node per member, a workloads.KV state machine each, over the mem or
 // tcp transport (tcp on loopback, real fsync unless disabled).
-type RaftEngine struct{}
+type RaftEngine struct {
+	// Observer, if set, watches every node the engine runs.
+	Observer NodeObserver
+}
 
 func (RaftEngine) Name() string { return "raft" }
 
-func (RaftEngine) Start(ctx context.Context, cfg ClusterConfig) (Cluster, error) {
+func (e RaftEngine) Start(ctx context.Context, cfg ClusterConfig) (Cluster, error) {
 	if cfg.Nodes < 1 {
 		return nil, fmt.Errorf("raft engine: %d nodes", cfg.Nodes)
 	}
-	c := &raftCluster{cfg: cfg, roles: make(chan RoleChange, 1024), members: map[uint64]*member{}}
+	c := &raftCluster{cfg: cfg, obs: e.Observer, roles: make(chan RoleChange, 1024), members: map[uint64]*member{}}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "raftbench-")
 		if err != nil {
@@ -68,6 +71,7 @@ type raftCluster struct {
 	ids     []uint64
 	memNet  *mem.Network
 	roles   chan RoleChange
+	obs     NodeObserver // may be nil
 
 	mu      sync.RWMutex      // read-locked on every request: members rarely change
 	addrs   map[uint64]string // tcp: each node's address, kept across restarts
@@ -120,6 +124,9 @@ func (c *raftCluster) start(id uint64) error {
 	kv := workloads.NewKV(workloads.KVConfig{})
 	cfg := c.nodeConfig(id)
 	cfg.StateMachine = kv
+	if c.obs != nil {
+		cfg.Metrics = c.obs.NodeMetrics(id)
+	}
 	n, err := node.Open(cfg)
 	if err != nil {
 		return err
@@ -173,6 +180,9 @@ func (c *raftCluster) start(id uint64) error {
 	c.members[id] = &member{node: n, kv: kv, tr: inner, fault: f}
 	c.mu.Unlock()
 	n.Start(f)
+	if c.obs != nil {
+		c.obs.NodeRunning(id, n)
+	}
 	return nil
 }
 
@@ -310,6 +320,9 @@ func (c *raftCluster) Crash(id uint64) error {
 	// which is what a crash leaves.
 	err := m.node.Stop()
 	m.tr.Close()
+	if c.obs != nil {
+		c.obs.NodeStopped(id, m.node)
+	}
 	return err
 }
 
@@ -371,8 +384,11 @@ func (c *raftCluster) Close() error {
 	c.members = map[uint64]*member{}
 	c.mu.Unlock()
 	var errs []error
-	for _, m := range members {
+	for id, m := range members {
 		errs = append(errs, m.node.Stop())
+		if c.obs != nil {
+			c.obs.NodeStopped(id, m.node)
+		}
 	}
 	for _, m := range members {
 		m.tr.Close()

@@ -98,6 +98,7 @@ type worker struct {
 	cfg          *LoadConfig
 	rec          Recorder
 	lag          LagRecorder // rec, if it takes lags
+	ops          OpRecorder  // rec, if it takes operations
 	measureStart time.Time
 	clients      []*client
 	idle         []*client
@@ -111,6 +112,7 @@ func newWorker(c AsyncCluster, cfg *LoadConfig, rec Recorder, measureStart time.
 	w := &worker{c: c, cfg: cfg, rec: rec, measureStart: measureStart,
 		answers: answerQueue{signal: make(chan struct{}, 1)}}
 	w.lag, _ = rec.(LagRecorder)
+	w.ops, _ = rec.(OpRecorder)
 	return w
 }
 
@@ -416,10 +418,14 @@ func (w *worker) finish(cl *client, kind string, value []byte, found bool) {
 		}
 	}
 	if !cl.intended.Before(w.measureStart) {
+		latency := now.Sub(cl.intended)
 		if kind != "" {
 			w.rec.Error(cl.intended, kind)
 		} else {
-			w.rec.Record(cl.intended, now.Sub(cl.intended))
+			w.rec.Record(cl.intended, latency)
+		}
+		if w.ops != nil {
+			w.ops.Op(cl.write, latency, kind)
 		}
 	}
 	w.idle = append(w.idle, cl)
