@@ -49,7 +49,11 @@
 // sort in log order. A segment is preallocated to Options.SegmentBytes
 // (fallocate; where unsupported, the file is only extended) and is created
 // under a temporary name, its header synced, renamed, and the directory
-// synced. Each Sync's write goes wholly into one segment: if it does not
+// synced. Once the segment being written is half full, the next one's file
+// is prepared on a goroutine of its own: allocated, written with zeros and
+// synced (NNN-spare.wal.tmp), so that the syncs of its group commits flush
+// data over written blocks and no unwritten-extent conversions (see
+// prepareSpare). Each Sync's write goes wholly into one segment: if it does not
 // fit in the current one it goes to a new one (a write larger than a
 // segment gets a segment of its own, which grows past SegmentBytes). The
 // previous segment is then trimmed to what it holds.

@@ -78,21 +78,30 @@ func listSegments(dir string) (segs []segment, tmps []string, err error) {
 // renamed, then the directory synced), so a crash never leaves a segment
 // without a valid header.
 func createSegment(dir string, h *segmentHeader, size int64, noSync bool) (f *os.File, path string, headerEnd int64, err error) {
-	path = filepath.Join(dir, segmentName(h.seq, h.next))
-	tmp := path + tmpSuffix
+	tmp := filepath.Join(dir, segmentName(h.seq, h.next)) + tmpSuffix
 	f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, "", 0, err
 	}
+	if err = preallocate(f, size); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, "", 0, fmt.Errorf("wal: preallocate %s: %w", tmp, err)
+	}
+	return finishSegment(dir, f, tmp, h, noSync)
+}
+
+// finishSegment makes the prepared file f (at the temporary path tmp) the
+// segment that h describes: header written and synced, renamed, directory
+// synced. On error f is closed and tmp removed.
+func finishSegment(dir string, f *os.File, tmp string, h *segmentHeader, noSync bool) (_ *os.File, path string, headerEnd int64, err error) {
 	defer func() {
 		if err != nil {
 			f.Close()
 			os.Remove(tmp)
 		}
 	}()
-	if err = preallocate(f, size); err != nil {
-		return nil, "", 0, fmt.Errorf("wal: preallocate %s: %w", tmp, err)
-	}
+	path = filepath.Join(dir, segmentName(h.seq, h.next))
 	hdr := appendSegmentRecord(nil, true, h) // once per segment: allocating is fine
 	if _, err = f.WriteAt(hdr, 0); err != nil {
 		return nil, "", 0, err
@@ -111,6 +120,64 @@ func createSegment(dir string, h *segmentHeader, size int64, noSync bool) (f *os
 		}
 	}
 	return f, path, int64(len(hdr)), nil
+}
+
+// spareSegment is a file prepared ahead of a rotation (see prepareSpare).
+type spareSegment struct {
+	f   *os.File
+	tmp string
+	err error
+}
+
+// zeroChunk is what prepareSpare writes: a read-only source, never
+// changed.
+var zeroChunk [1 << 20]byte
+
+// prepareSpare makes the file the next segment will be: size bytes
+// allocated and written with zeros, synced, under a temporary name (a
+// crash leaves a leftover that recovery removes). It runs on its own
+// goroutine while the current segment fills.
+//
+// Why zeros rather than fallocate alone: fallocated blocks are "unwritten
+// extents", and the first write to each one converts it, a metadata change
+// that every fdatasync then has to commit through the file system's
+// journal. On ext4 that makes each group commit's sync about 1.4x slower
+// than a sync of data over blocks already written (measured on this
+// project's machines, 3 writers on one disk: p50 205-230 µs against
+// 297-333 µs). Writing the zeros once, off the commit path, pays that cost
+// in the background; the disk sees twice the bytes, which on a WAL costs
+// far less than the syncs save.
+func prepareSpare(dir string, seq uint64, size int64) spareSegment {
+	tmp := filepath.Join(dir, fmt.Sprintf("%016x-spare%s%s", seq, segmentSuffix, tmpSuffix))
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return spareSegment{err: err}
+	}
+	fail := func(err error) spareSegment {
+		f.Close()
+		os.Remove(tmp)
+		return spareSegment{err: err}
+	}
+	if err := preallocate(f, size); err != nil {
+		return fail(err)
+	}
+	// Synced every 16 MiB, so the zeros never pile up in the page cache
+	// and then reach the disk in one burst that would hold up the commits
+	// of the segment being written.
+	const syncEvery = 16 << 20
+	for off := int64(0); off < size; {
+		n := min(int64(len(zeroChunk)), size-off)
+		if _, err := f.WriteAt(zeroChunk[:n], off); err != nil {
+			return fail(err)
+		}
+		off += n
+		if off%syncEvery == 0 || off == size {
+			if err := fdatasync(f); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	return spareSegment{f: f, tmp: tmp}
 }
 
 func syncDir(dir string) error {

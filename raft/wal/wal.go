@@ -70,6 +70,11 @@ type WAL struct {
 	wHS   raft.HardState
 	wSnap raft.SnapshotMeta
 
+	// spare delivers the file the next segment will be, once prepared
+	// (nil: none asked for yet). Asked for when the segment being written
+	// is half full, so short-lived logs never pay for one.
+	spare chan spareSegment
+
 	recovery Recovery
 	err      error // sticky: a failed write or sync, or Close
 }
@@ -321,6 +326,9 @@ func (w *WAL) Sync() error {
 		}
 	}
 	w.off += int64(len(w.buf))
+	if w.spare == nil && !w.opt.NoSync && w.off > w.opt.SegmentBytes/2 {
+		w.startSpare()
+	}
 	seg := &w.segs[len(w.segs)-1]
 	seg.maxIndex = max(seg.maxIndex, w.batchMax)
 	w.batchMax = 0
@@ -339,12 +347,45 @@ func (w *WAL) fail(err error) error {
 	return err
 }
 
+// startSpare prepares the next segment's file on a goroutine of its own.
+func (w *WAL) startSpare() {
+	ch := make(chan spareSegment, 1)
+	w.spare = ch
+	dir, seq, size := w.dir, w.segs[len(w.segs)-1].seq+1, w.opt.SegmentBytes
+	go func() { ch <- prepareSpare(dir, seq, size) }()
+}
+
+// takeSpare waits for the prepared spare file, if one was asked for (a
+// rotation that comes before it is ready waits for the rest of it).
+func (w *WAL) takeSpare() (spareSegment, bool) {
+	if w.spare == nil {
+		return spareSegment{}, false
+	}
+	s := <-w.spare
+	w.spare = nil
+	if s.err != nil {
+		w.log.Warn("wal: preparing the next segment failed; creating it now", "err", s.err)
+		return s, false
+	}
+	return s, true
+}
+
 // rotate moves writing to a new segment whose header carries the written
 // state.
 func (w *WAL) rotate() error {
 	prev := w.segs[len(w.segs)-1]
 	h := segmentHeader{seq: prev.seq + 1, next: w.wLast + 1, hs: w.wHS, snap: w.wSnap}
-	f, path, hdrEnd, err := createSegment(w.dir, &h, w.opt.SegmentBytes, w.opt.NoSync)
+	var (
+		f      *os.File
+		path   string
+		hdrEnd int64
+		err    error
+	)
+	if s, ok := w.takeSpare(); ok {
+		f, path, hdrEnd, err = finishSegment(w.dir, s.f, s.tmp, &h, w.opt.NoSync)
+	} else {
+		f, path, hdrEnd, err = createSegment(w.dir, &h, w.opt.SegmentBytes, w.opt.NoSync)
+	}
 	if err != nil {
 		return err
 	}
@@ -402,6 +443,10 @@ func (w *WAL) Close() error {
 	var err error
 	if w.err == nil {
 		err = w.Sync()
+	}
+	if s, ok := w.takeSpare(); ok { // not needed any more
+		s.f.Close()
+		os.Remove(s.tmp)
 	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
