@@ -197,6 +197,9 @@ func (c *realCluster) start(l *Line, seed uint64, dir string) error {
 			// A trial proposes four entries: small queues spare the memory
 			// (and the time to zero it) of deep ones.
 			ProposalQueue: 256, MaxProposalBatch: 256}
+		if f := c.cfg.NodeMetrics; f != nil {
+			nc.Metrics = f(id)
+		}
 		if d := c.cfg.DiskDelay; d != nil && d != sim.Dist(sim.Const(0)) {
 			r := rand.New(rand.NewPCG(seed, id)) // the node's disk goroutine is its only user
 			nc.DiskDelay = func() time.Duration { return d.Sample(r) }

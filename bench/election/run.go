@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/raftbench/raftbench/raft"
+	"github.com/raftbench/raftbench/raft/node"
 	"github.com/raftbench/raftbench/raft/sim"
 )
 
@@ -69,6 +70,9 @@ type Config struct {
 	// MaxTime caps one trial's time after the failure (0: 10 minutes; the
 	// paper's slowest 150-150 trial took 528 s).
 	MaxTime time.Duration
+	// NodeMetrics, if set, gives each real-mode node (by id; every trial
+	// cluster has nodes 1..n) its node.Config.Metrics.
+	NodeMetrics func(id uint64) node.Metrics
 }
 
 // DefaultRanges are the paper's ten lines.

@@ -31,6 +31,7 @@ func runElection(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	parse := electionFlags(fs)
 	startPyroscope := pyroscopeFlags(fs)
+	startMetrics := metricsFlags(fs)
 	realDefaults := func() {
 		// Real trials run in real time: the narrowest ranges (150-150 takes
 		// a minute a trial) are left out unless asked for, and one trial is
@@ -86,6 +87,14 @@ Examples:
 		return usageError{err}
 	}
 	defer stopProfiles()
+	ms, err := startMetrics()
+	if err != nil {
+		return usageError{err}
+	}
+	defer ms.stop()
+	if err := ms.observeElection(&cfg.exp); err != nil {
+		return usageError{err}
+	}
 	return electionRun(ctx, cfg, stdout)
 }
 

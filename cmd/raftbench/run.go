@@ -28,6 +28,7 @@ type runConfig struct {
 	// phase.
 	pprofDir string
 	flags    map[string]string // every flag's value, for the report
+	metrics  *metricsServer    // --metrics-addr (nil: none)
 
 	checkTimeout time.Duration
 }

@@ -23,6 +23,7 @@ func runRun(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	parse := runFlags(fs)
 	startPyroscope := pyroscopeFlags(fs)
+	startMetrics := metricsFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "Usage: raftbench run [flags]\n\nStarts a Raft cluster in this process (real TCP on loopback and real fsync by")
 		fmt.Fprintln(stdout, "default), drives it with the workload, and writes an HDR latency report.\n\nFlags:")
@@ -58,6 +59,10 @@ Examples:
 		return err
 	}
 	defer stopProfiles()
+	if cfg.metrics, err = startMetrics(); err != nil {
+		return err
+	}
+	defer cfg.metrics.stop()
 	return runLoad(ctx, cfg, stdout)
 }
 
@@ -79,7 +84,7 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := engines[cfg.engine]().Start(ctx, cfg.cluster)
+	c, err := cfg.metrics.engine(cfg.engine, engines[cfg.engine]()).Start(ctx, cfg.cluster)
 	if err != nil {
 		return fmt.Errorf("starting the %s cluster: %w", cfg.engine, err)
 	}
@@ -122,12 +127,13 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 		}
 		prof.onPhase(ph)
 	}
+	live := cfg.metrics.recorders(cfg.engine)
 	res, err := bench.RunLoad(ctx, c, cfg.load, func(start time.Time) bench.Recorder {
 		r := report.NewRecorder(start)
 		mu.Lock()
 		recs = append(recs, r)
 		mu.Unlock()
-		return counted.wrap(r)
+		return live(counted.wrap(r))
 	}, onPhase)
 	cpu := cpuTime() - cpuStart
 	bar.finish()
