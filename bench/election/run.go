@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/raftbench/raftbench/bench"
 	"github.com/raftbench/raftbench/raft"
 	"github.com/raftbench/raftbench/raft/node"
 	"github.com/raftbench/raftbench/raft/sim"
@@ -73,6 +74,11 @@ type Config struct {
 	// NodeMetrics, if set, gives each real-mode node (by id; every trial
 	// cluster has nodes 1..n) its node.Config.Metrics.
 	NodeMetrics func(id uint64) node.Metrics
+	// Engine, if set (real mode only), runs the trials on clusters of
+	// another engine (a baseline), seen through bench.Cluster alone: a
+	// leader crash, no added delays, the new leader's own report as the
+	// end of the time without leader (see engineTrial).
+	Engine bench.Engine
 }
 
 // DefaultRanges are the paper's ten lines.
@@ -111,6 +117,18 @@ func (cfg *Config) validate() error {
 			return fmt.Errorf("heartbeat %v is not below the minimum election timeout of %v", cfg.Heartbeat, r)
 		}
 	}
+	if cfg.Engine != nil {
+		switch {
+		case cfg.Mode != ModeReal:
+			return fmt.Errorf("engine %s: another engine runs in real mode only", cfg.Engine.Name())
+		case cfg.Failure != sim.FailLeaderCrash:
+			return fmt.Errorf("engine %s: only a leader crash can be injected through the engine interface", cfg.Engine.Name())
+		case !noDelay(cfg.NetDelay) || !noDelay(cfg.DiskDelay):
+			return fmt.Errorf("engine %s: no network or disk delay can be added through the engine interface", cfg.Engine.Name())
+		case cfg.Loss > 0 || cfg.CandidateTimeout != nil || cfg.Eligible != 0:
+			return fmt.Errorf("engine %s: loss, candidate timeouts and log shaping (eligible) need the raft engine", cfg.Engine.Name())
+		}
+	}
 	if cfg.Trials < 0 {
 		return fmt.Errorf("trials %d: want >= 0", cfg.Trials)
 	}
@@ -118,6 +136,12 @@ func (cfg *Config) validate() error {
 		return fmt.Errorf("loss %v: want in [0, 1)", cfg.Loss)
 	}
 	return nil
+}
+
+// noDelay reports whether d adds nothing.
+func noDelay(d sim.Dist) bool {
+	c, ok := d.(sim.Const)
+	return d == nil || ok && c == 0
 }
 
 // trials is the line's trial count.
@@ -182,7 +206,14 @@ func Run(ctx context.Context, cfg Config, progress Progress) ([]Line, error) {
 					return ctx.Err()
 				}
 				seed := trialSeed(cfg.Seed, l.Nodes, Range{l.TimeoutMin, l.TimeoutMax}, i)
-				if cfg.Mode == ModeReal {
+				if cfg.Engine != nil {
+					t, err := engineTrial(ctx, &cfg, l, seed, filepath.Join(realDir, fmt.Sprintf("%d-%s-%d", l.Nodes, l.Range(), i)))
+					if err != nil {
+						return fmt.Errorf("%s, %d nodes, trial %d: %w", l.Range(), l.Nodes, i, err)
+					}
+					t.Index = i
+					l.Trials[i] = t
+				} else if cfg.Mode == ModeReal {
 					t, err := realTrial(ctx, &cfg, l, seed, filepath.Join(realDir, fmt.Sprintf("%d-%s-%d", l.Nodes, l.Range(), i)))
 					if err != nil {
 						return fmt.Errorf("%s, %d nodes, trial %d: %w", l.Range(), l.Nodes, i, err)

@@ -125,6 +125,7 @@ func electionFlags(fs *pflag.FlagSet) func() (electionConfig, error) {
 	maxTime := fs.Duration("max-time", 10*time.Minute, "cap on one trial's time after the failure (real mode: 1m)")
 	out := fs.String("out", "", "output directory (default results/election-<timestamp>)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	engine := fs.String("engine", "raft", "real mode: the engine whose clusters run the trials ("+engineNames()+"); another than raft is seen through the engine interface: a leader crash, no added delays")
 
 	return func() (electionConfig, error) {
 		var cfg electionConfig
@@ -198,6 +199,16 @@ func electionFlags(fs *pflag.FlagSet) func() (electionConfig, error) {
 			return cfg, fmt.Errorf("--parallel %d: want >= 1", *parallel)
 		}
 		e.Parallel = *parallel
+		if *engine != "raft" {
+			mk, ok := engines[*engine]
+			if !ok {
+				return cfg, fmt.Errorf("--engine %q: want one of %s", *engine, engineNames())
+			}
+			if e.Mode != election.ModeReal {
+				return cfg, fmt.Errorf("--engine %s runs in --mode real only (the simulator runs this project's core)", *engine)
+			}
+			e.Engine = mk()
+		}
 		if *maxTime <= 0 {
 			return cfg, fmt.Errorf("--max-time %v: want > 0", *maxTime)
 		}
