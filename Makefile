@@ -87,3 +87,10 @@ figure16-real: ## regenerate results/figure16/real: real nodes, TCP, fsync (abou
 	$$B election --mode real --quiet --trials 300 $$F --out $$R/fitted-model && \
 	$$B election --mode real --quiet --trials 300 --timeouts 150-155,150-200,150-300,12-24,25-50,100-200 --net-delay uniform:2ms-4ms --disk-delay exp:1ms+8ms --out $$R/broadcast-15ms && \
 	for p in 1 8 16; do $$B election --mode real --quiet --trials 300 --timeouts 150-300 $$F --parallel $$p --out $$R/parallel-$$p || exit 1; done
+
+.PHONY: pyroscope profiling-cost
+pyroscope: ## a local Pyroscope server on :4040 (Docker; optional: nothing else needs it)
+	docker run --rm -p 4040:4040 grafana/pyroscope
+
+profiling-cost: ## throughput cost of --pyroscope-url: PAIRS (default 3) alternating runs with and without, median ratio
+	scripts/profiling-cost.sh

@@ -13,8 +13,8 @@ import (
 	"github.com/raftbench/raftbench/raft/node"
 )
 
-// pyroscopeFlags registers --pyroscope-url, --pyroscope-app and
-// --pyroscope-tags on fs. The function it returns checks them and, with a
+// pyroscopeFlags registers --pyroscope-url, --pyroscope-app,
+// --pyroscope-tags and --pyroscope-interval on fs. The function it returns checks them and, with a
 // URL, starts pushing profiles tagged with the run's static tags (plus the
 // user's); stop pushes the last profiles and stops. Without a URL it does
 // nothing and stop is a no-op. A failed push is one line on stderr and the
@@ -23,16 +23,20 @@ func pyroscopeFlags(fs *pflag.FlagSet) func(static map[string]string) (stop func
 	url := fs.String("pyroscope-url", "", "push continuous profiles (CPU, allocations, heap, goroutines, mutex, block) to this Pyroscope server, e.g. http://127.0.0.1:4040; CPU and goroutine profiles carry node, role and phase tags")
 	app := fs.String("pyroscope-app", "raftbench", "with --pyroscope-url: the application name (Pyroscope's service_name)")
 	tags := fs.String("pyroscope-tags", "", "with --pyroscope-url: more static tags, k=v,k2=v2 (keys [a-zA-Z_][a-zA-Z0-9_.]*); run_id, engine and workload are set already")
+	interval := fs.Duration("pyroscope-interval", 15*time.Second, "with --pyroscope-url: how often profiles are pushed")
 	return func(static map[string]string) (func(), error) {
 		user, err := profiling.ParseTags(*tags)
 		if err != nil {
 			return nil, fmt.Errorf("--pyroscope-tags: %w", err)
 		}
 		if *url == "" {
-			if fs.Changed("pyroscope-tags") || fs.Changed("pyroscope-app") {
-				return nil, fmt.Errorf("--pyroscope-app and --pyroscope-tags need --pyroscope-url")
+			if fs.Changed("pyroscope-tags") || fs.Changed("pyroscope-app") || fs.Changed("pyroscope-interval") {
+				return nil, fmt.Errorf("--pyroscope-app, --pyroscope-tags and --pyroscope-interval need --pyroscope-url")
 			}
 			return func() {}, nil
+		}
+		if *interval < time.Second {
+			return nil, fmt.Errorf("--pyroscope-interval %v: want at least 1s", *interval)
 		}
 		if _, err := profiling.ParseServerURL(*url); err != nil {
 			return nil, fmt.Errorf("--pyroscope-url: %w", err)
@@ -49,7 +53,7 @@ func pyroscopeFlags(fs *pflag.FlagSet) func(static map[string]string) (stop func
 		for k, v := range user {
 			all[k] = v // the user's win
 		}
-		p, err := profiling.Start(profiling.Config{ServerURL: *url, AppName: *app, Tags: all,
+		p, err := profiling.Start(profiling.Config{ServerURL: *url, AppName: *app, Tags: all, UploadInterval: *interval,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 		if err != nil {
 			return nil, fmt.Errorf("--pyroscope-url: %w", err)
