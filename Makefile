@@ -94,3 +94,7 @@ pyroscope: ## a local Pyroscope server on :4040 (Docker; optional: nothing else 
 
 profiling-cost: ## throughput cost of --pyroscope-url: PAIRS (default 3) alternating runs with and without, median ratio
 	scripts/profiling-cost.sh
+
+.PHONY: metrics-cost
+metrics-cost: ## throughput cost of --metrics-addr scraped every second: PAIRS (default 3) alternating runs with and without, median ratio
+	scripts/metrics-cost.sh
