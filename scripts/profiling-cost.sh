@@ -11,6 +11,9 @@
 # operation (report.json's resources) is compared too: on a machine whose
 # speed drifts it is steadier than throughput.
 #
+# ON_FLAGS are flags of the profiled runs only (e.g.
+# ON_FLAGS="--pyroscope-profiles cpu").
+#
 #   PAIRS=3 DURATION=10s CLIENTS=256 scripts/profiling-cost.sh [extra run flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,9 +59,9 @@ ons=()
 cpus=()
 for i in $(seq "$PAIRS"); do
 	if [ $((i % 2)) -eq 1 ]; then
-		off=$(run "off-$i" "$@"); on=$(run "on-$i" --pyroscope-url "$url" --pyroscope-interval "$INTERVAL" "$@")
+		off=$(run "off-$i" "$@"); on=$(run "on-$i" --pyroscope-url "$url" --pyroscope-interval "$INTERVAL" ${ON_FLAGS:-} "$@")
 	else
-		on=$(run "on-$i" --pyroscope-url "$url" --pyroscope-interval "$INTERVAL" "$@"); off=$(run "off-$i" "$@")
+		on=$(run "on-$i" --pyroscope-url "$url" --pyroscope-interval "$INTERVAL" ${ON_FLAGS:-} "$@"); off=$(run "off-$i" "$@")
 	fi
 	r=$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.4f", a / b }')
 	c=$(awk -v a="$(cpu "on-$i")" -v b="$(cpu "off-$i")" 'BEGIN { printf "%.4f", (b > 0) ? a / b : 0 }')

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -14,7 +15,7 @@ import (
 )
 
 // pyroscopeFlags registers --pyroscope-url, --pyroscope-app,
-// --pyroscope-tags and --pyroscope-interval on fs. The function it returns checks them and, with a
+// --pyroscope-tags, --pyroscope-interval and --pyroscope-profiles on fs. The function it returns checks them and, with a
 // URL, starts pushing profiles tagged with the run's static tags (plus the
 // user's); stop pushes the last profiles and stops. Without a URL it does
 // nothing and stop is a no-op. A failed push is one line on stderr and the
@@ -23,6 +24,7 @@ func pyroscopeFlags(fs *pflag.FlagSet) func(static map[string]string) (stop func
 	url := fs.String("pyroscope-url", "", "push continuous profiles (CPU, allocations, heap, goroutines, mutex, block) to this Pyroscope server, e.g. http://127.0.0.1:4040; CPU and goroutine profiles carry node, role and phase tags")
 	app := fs.String("pyroscope-app", "raftbench", "with --pyroscope-url: the application name (Pyroscope's service_name)")
 	tags := fs.String("pyroscope-tags", "", "with --pyroscope-url: more static tags, k=v,k2=v2 (keys [a-zA-Z_][a-zA-Z0-9_.]*); run_id, engine and workload are set already")
+	types := fs.String("pyroscope-profiles", "", "with --pyroscope-url: profile types to push, comma-separated (default all: cpu, alloc_objects, alloc_space, inuse_objects, inuse_space, goroutines, mutex_count, mutex_duration, block_count, block_duration)")
 	interval := fs.Duration("pyroscope-interval", 15*time.Second, "with --pyroscope-url: how often profiles are pushed")
 	return func(static map[string]string) (func(), error) {
 		user, err := profiling.ParseTags(*tags)
@@ -30,8 +32,8 @@ func pyroscopeFlags(fs *pflag.FlagSet) func(static map[string]string) (stop func
 			return nil, fmt.Errorf("--pyroscope-tags: %w", err)
 		}
 		if *url == "" {
-			if fs.Changed("pyroscope-tags") || fs.Changed("pyroscope-app") || fs.Changed("pyroscope-interval") {
-				return nil, fmt.Errorf("--pyroscope-app, --pyroscope-tags and --pyroscope-interval need --pyroscope-url")
+			if fs.Changed("pyroscope-tags") || fs.Changed("pyroscope-app") || fs.Changed("pyroscope-interval") || fs.Changed("pyroscope-profiles") {
+				return nil, fmt.Errorf("--pyroscope-app, --pyroscope-tags, --pyroscope-interval and --pyroscope-profiles need --pyroscope-url")
 			}
 			return func() {}, nil
 		}
@@ -46,6 +48,12 @@ func pyroscopeFlags(fs *pflag.FlagSet) func(static map[string]string) (stop func
 				return nil, fmt.Errorf("--pyroscope-url and --%s both need Go's CPU profiler, which serves one at a time: choose one", f)
 			}
 		}
+		var pts []profiling.ProfileType
+		for _, t := range strings.Split(*types, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				pts = append(pts, profiling.ProfileType(t))
+			}
+		}
 		all := map[string]string{}
 		for k, v := range static {
 			all[k] = profiling.TagValue(v)
@@ -53,7 +61,7 @@ func pyroscopeFlags(fs *pflag.FlagSet) func(static map[string]string) (stop func
 		for k, v := range user {
 			all[k] = v // the user's win
 		}
-		p, err := profiling.Start(profiling.Config{ServerURL: *url, AppName: *app, Tags: all, UploadInterval: *interval,
+		p, err := profiling.Start(profiling.Config{ServerURL: *url, AppName: *app, Tags: all, UploadInterval: *interval, ProfileTypes: pts,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 		if err != nil {
 			return nil, fmt.Errorf("--pyroscope-url: %w", err)

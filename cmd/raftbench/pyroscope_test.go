@@ -93,6 +93,8 @@ func TestPyroscopeFlagErrors(t *testing.T) {
 		{[]string{"run", "--pyroscope-url", "http://127.0.0.1:4040", "--profile"}, "choose one"},
 		{[]string{"run", "--pyroscope-url", "http://127.0.0.1:4040", "--pyroscope-app", "a b"}, "application name"},
 		{[]string{"election", "--pyroscope-url", "ftp://x"}, "--pyroscope-url"},
+		{[]string{"run", "--pyroscope-url", "http://127.0.0.1:4040", "--pyroscope-profiles", "cpu,wall"}, "profile type"},
+		{[]string{"run", "--pyroscope-url", "http://127.0.0.1:4040", "--pyroscope-interval", "10ms"}, "at least 1s"},
 	} {
 		var out, errs bytes.Buffer
 		code := run(context.Background(), append(tc.args, "--out", t.TempDir()), &out, &errs)
