@@ -84,6 +84,7 @@ type applier struct {
 	// snapIndex is where the last snapshot was taken or restored;
 	// snapping says one is being written (one at a time).
 	snapIndex uint64
+	restored  int // snapshots restored from the leader (tests read it once the node stopped)
 }
 
 // register adds proposals the leader appended. Within a term their
@@ -165,6 +166,7 @@ func (a *applier) restore(snap *raftpb.Snapshot) {
 		return
 	}
 	a.applied, a.term, a.snapIndex = md.Index, md.Term, md.Index
+	a.restored++
 	k := 0
 	for k < len(a.waiters) && a.waiters[k].index <= md.Index {
 		a.waiters[k].finish(nil, errSnapshotted)
