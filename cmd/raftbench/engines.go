@@ -6,12 +6,18 @@ import (
 	"strings"
 
 	"github.com/raftbench/raftbench/bench"
+	"github.com/raftbench/raftbench/bench/baseline/etcd"
+	"github.com/raftbench/raftbench/bench/baseline/hashicorp"
 )
 
 // engines are the Raft implementations `raftbench run --engine` drives,
-// by name.
+// by name: this project's library, and the baselines it is measured
+// against, each driven as its maintainers recommend (bench/baseline).
 var engines = map[string]func() bench.Engine{
-	"raft": func() bench.Engine { return bench.RaftEngine{} },
+	"raft":       func() bench.Engine { return bench.RaftEngine{} },
+	"etcd":       func() bench.Engine { return etcd.Engine{} },
+	"etcd-async": func() bench.Engine { return etcd.Engine{AsyncStorageWrites: true} },
+	"hashicorp":  func() bench.Engine { return hashicorp.Engine{} },
 }
 
 // engineNames lists the engines, sorted, for help and errors.
