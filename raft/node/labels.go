@@ -21,8 +21,9 @@ import (
 // (snapshot writers and senders) inherit their labels when they start.
 //
 // Cost: labels are off until EnableProfileLabels(true). Each of these
-// goroutines then checks one atomic counter each time it wakes up (about a
-// nanosecond, no allocation); only when something changed (a phase, a
+// goroutines then checks one atomic counter each time it wakes up (the
+// event loop: after each batch; about a nanosecond, no allocation,
+// BenchmarkRefresh in raft/internal/proflabel); only when something changed (a phase, a
 // role, on or off) does it rebuild its label set, a few hundred
 // nanoseconds and a few small allocations, once per change. Off, the check
 // is the same atomic load and always finds nothing changed. The event
