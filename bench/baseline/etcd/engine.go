@@ -383,8 +383,8 @@ func (c *cluster) Restart(id uint64) error {
 	return c.start(id, nil)
 }
 
-// Partition cuts every link between nodes of different groups, both ways;
-// a node in no group is cut from all.
+// Partition cuts every link between nodes of different groups, both ways
+// (nodes named in no group form one more group, as with the raft engine).
 func (c *cluster) Partition(groups ...[]uint64) error {
 	group := map[uint64]int{}
 	for i, g := range groups {
@@ -395,7 +395,7 @@ func (c *cluster) Partition(groups ...[]uint64) error {
 	cut := map[[2]uint64]bool{}
 	for _, a := range c.ids {
 		for _, b := range c.ids {
-			if a != b && (group[a] != group[b] || group[a] == 0) {
+			if a != b && group[a] != group[b] {
 				cut[[2]uint64{a, b}] = true
 			}
 		}
