@@ -79,8 +79,10 @@ func TestMetricsHook(t *testing.T) {
 		if s.leaders < 1 {
 			t.Errorf("node %d: %d leader changes, want >= 1", id, s.leaders)
 		}
-		if s.commits == 0 || s.commitEnt < 120 {
-			t.Errorf("node %d: %d group commits of %d entries, want entries >= 120", id, s.commits, s.commitEnt)
+		// A follower may have caught up through a snapshot instead of
+		// the entries: only the leader surely wrote all of them.
+		if want := map[bool]int{true: 120, false: 1}[id == lead.ID()]; s.commits == 0 || s.commitEnt < want {
+			t.Errorf("node %d: %d group commits of %d entries, want entries >= %d", id, s.commits, s.commitEnt, want)
 		}
 		if s.snapshots == 0 || s.snapBytes <= 0 {
 			t.Errorf("node %d: %d snapshots of %d bytes, want some", id, s.snapshots, s.snapBytes)
