@@ -18,7 +18,8 @@
 //     StreamLayer on loopback TCP, or raft.InmemTransport for "mem";
 //   - configuration: HeartbeatTimeout = ElectionTimeout = the cluster's
 //     ElectionTimeoutMin (hashicorp/raft draws both timeouts from [T, 2T)),
-//     LeaderLeaseTimeout = T/2, CommitTimeout 50 ms, BatchApplyCh on,
+//     LeaderLeaseTimeout = T/2 but at least 100 ms (and at
+//     most T), CommitTimeout 50 ms, BatchApplyCh on,
 //     MaxAppendEntries = MaxBatchBytes/128 (at most 1024), TrailingLogs
 //     10240, SnapshotThreshold = SnapshotEntries checked every 1-2 s,
 //     PreVote as configured. CheckQuorum cannot be turned off: a leader

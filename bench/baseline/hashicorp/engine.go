@@ -38,6 +38,12 @@ const (
 	// entryBytesAssumed converts MaxBatchBytes into entries: the
 	// benchmark's writes are about 128 B.
 	entryBytesAssumed = 128
+	// leaderLeaseMin is the shortest LeaderLeaseTimeout the engine sets:
+	// with the benchmarks' 100-150 ms timeouts, half would be 50-75 ms, and
+	// a leader on a loaded machine (two CPUs, the race detector) then
+	// steps down for a few late heartbeat replies although no follower
+	// has timed out.
+	leaderLeaseMin = 100 * time.Millisecond
 	// trailingLogs is hashicorp/raft's default.
 	trailingLogs = 10240
 	// snapshotIntervalDefault is how often the snapshot goroutine checks
@@ -68,6 +74,9 @@ type Engine struct {
 	// SnapshotInterval is how often hashicorp/raft checks whether
 	// SnapshotThreshold entries have accumulated (0: 1 s).
 	SnapshotInterval time.Duration
+	// TrailingLogs is how many entries a snapshot leaves in the log, for
+	// followers that lag a little (0: hashicorp/raft's default, 10240).
+	TrailingLogs uint64
 	// LogOutput receives hashicorp/raft's log, Error level only (nil:
 	// os.Stderr).
 	LogOutput io.Writer
@@ -85,6 +94,7 @@ type knobs struct {
 	maxAppendEntries  int
 	snapshotThreshold uint64
 	snapshotInterval  time.Duration
+	trailingLogs      uint64
 	preVote           bool
 }
 
@@ -96,9 +106,10 @@ func (e Engine) knobs(cfg bench.ClusterConfig) knobs {
 	// hashicorp/raft waits a random time in [T, 2T) for both timeouts, so
 	// T = ElectionTimeoutMin gives the benchmark's [min, 2 min).
 	k.electionTimeout = k.heartbeatTimeout
-	// Half the heartbeat timeout, as in hashicorp/raft's defaults
-	// (500 ms of 1 s) and Consul's.
-	k.leaderLease = k.heartbeatTimeout / 2
+	// Half the heartbeat timeout, as in hashicorp/raft's defaults (500 ms
+	// of 1 s) and Consul's, but no less than leaderLeaseMin (and never
+	// more than the heartbeat timeout, which hashicorp/raft refuses).
+	k.leaderLease = min(k.heartbeatTimeout, max(k.heartbeatTimeout/2, leaderLeaseMin))
 	switch {
 	case cfg.MaxBatchBytes == 0:
 		k.maxAppendEntries = maxAppendEntriesDefault
@@ -108,6 +119,10 @@ func (e Engine) knobs(cfg bench.ClusterConfig) knobs {
 	k.snapshotInterval = e.SnapshotInterval
 	if k.snapshotInterval <= 0 {
 		k.snapshotInterval = snapshotIntervalDefault
+	}
+	k.trailingLogs = e.TrailingLogs
+	if k.trailingLogs == 0 {
+		k.trailingLogs = trailingLogs
 	}
 	k.snapshotThreshold = cfg.SnapshotEntries
 	if k.snapshotThreshold == 0 {
@@ -133,7 +148,7 @@ func (c *cluster) raftConfig(id uint64) *raft.Config {
 	// turns this on). It voids Apply's enqueue timeout, which the engine
 	// does not use.
 	conf.BatchApplyCh = true
-	conf.TrailingLogs = trailingLogs
+	conf.TrailingLogs = k.trailingLogs
 	conf.SnapshotInterval = k.snapshotInterval
 	conf.SnapshotThreshold = k.snapshotThreshold
 	conf.PreVoteDisabled = !k.preVote

@@ -358,24 +358,46 @@ func (m *member) lastCommand(index uint64) uint64 {
 // forwardReadIndex serves a follower read on node f: hashicorp/raft has
 // no follower read index, so f asks the leader it knows of for one, in
 // process (the call stands in for an RPC and is refused across a cut
-// link), and then waits for its own state machine to apply it.
+// link), and then waits for its own state machine to apply it. A follower
+// that knows of no leader it can reach waits for one, as long as an
+// election would take.
 func (c *cluster) forwardReadIndex(f *member) (uint64, error) {
+	deadline := time.Now().Add(2 * c.knobs.electionTimeout)
+	for {
+		if l := c.reachableLeader(f); l != nil {
+			index, err := l.readIndex()
+			if errors.Is(err, bench.ErrNodeDown) {
+				// The leader crashed, not f.
+				return 0, &bench.NotLeaderError{}
+			}
+			return index, err
+		}
+		if f.r.State() == raft.Leader {
+			return f.readIndex()
+		}
+		if time.Now().After(deadline) {
+			return 0, &bench.NotLeaderError{}
+		}
+		select {
+		case <-f.stopping:
+			return 0, fmt.Errorf("node %d: %w", f.id, errNodeGone)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// reachableLeader is the running leader f knows of, if its link to f is
+// not cut.
+func (c *cluster) reachableLeader(f *member) *member {
 	_, lid := f.r.LeaderWithID()
 	lead := nodeID(lid)
 	if lead == 0 || lead == f.id {
-		return 0, &bench.NotLeaderError{}
+		return nil
 	}
 	c.mu.RLock()
-	l := c.members[lead]
-	cut := c.cut[linkOf(f.id, lead)]
-	c.mu.RUnlock()
-	if l == nil || cut {
-		return 0, &bench.NotLeaderError{}
+	defer c.mu.RUnlock()
+	if c.cut[linkOf(f.id, lead)] {
+		return nil
 	}
-	index, err := l.readIndex()
-	if errors.Is(err, bench.ErrNodeDown) {
-		// The leader crashed, not f.
-		return 0, &bench.NotLeaderError{}
-	}
-	return index, err
+	return c.members[lead]
 }
