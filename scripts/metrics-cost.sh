@@ -6,7 +6,12 @@
 # machine falls on both. Prints each run's throughput, each pair's ratio
 # (with / without) and the median ratio; CPU time per operation
 # (report.json's resources) is compared the same way, as it is steadier than
-# throughput on a machine whose speed drifts.
+# throughput on a machine whose speed drifts. On a shared machine the
+# throughput of one run can swing by a third; the last step therefore also
+# profiles one more scraped run (--profile) and prints the share of its CPU
+# samples spent in the metrics code (the nodes' hooks, the per-request
+# counting, Prometheus' client and the /metrics handler), a figure that the
+# other tenants of the machine do not move.
 #
 #   PAIRS=3 DURATION=10s CLIENTS=256 scripts/metrics-cost.sh [extra run flags]
 set -euo pipefail
@@ -70,3 +75,9 @@ printf 'median: without %.0f ops/s, with %.0f ops/s; median ratio %s (cost %.1f%
 	"$(median "${offs[@]}")" "$(median "${ons[@]}")" "$(median "${ratios[@]}")" \
 	"$(awk -v r="$(median "${ratios[@]}")" 'BEGIN { print (1 - r) * 100 }')"
 echo "median CPU time per operation ratio (with / without): $(median "${cpus[@]}")"
+
+run_scraped profiled --profile "$@" >/dev/null
+metrics_code='client_golang|bench/metrics\.\(\*recorder\)\.Op|nodeHooks|publishPeers|appendSent|Node\)\.Inflight|observeRoles|net/http\.\(\*conn\)\.serve'
+share=$(go tool pprof -top -focus "$metrics_code" "$tmp/raftbench" "$tmp/profiled/cpu.pprof" 2>/dev/null |
+	sed -n 's/^Showing nodes accounting for [^,]*, \([0-9.]*%\) of \(.*\) total$/\1 of \2/p')
+echo "CPU samples in the metrics code, one more scraped run: ${share:-none}"
