@@ -96,5 +96,9 @@ profiling-cost: ## throughput cost of --pyroscope-url: PAIRS (default 3) alterna
 	scripts/profiling-cost.sh
 
 .PHONY: metrics-cost
+.PHONY: baselines
+baselines: ## results/baselines: raft against etcd, etcd-async and hashicorp (saturation, open loop, 95% reads; ~15 min)
+	scripts/baselines.sh
+
 metrics-cost: ## throughput cost of --metrics-addr scraped every second: PAIRS (default 3) alternating runs with and without, median ratio
 	scripts/metrics-cost.sh

@@ -27,8 +27,8 @@ var matrixOwnFlags = map[string]bool{"engine": true, "repeat": true, "out": true
 // often: slow drift of the machine (thermal, other tenants) spreads over
 // all of them. It writes one run directory per engine and round,
 // <out>/<engine>-r<round>, and a comparison of the engines' medians over
-// the rounds, with ratios to the first engine, as compare.txt and
-// compare.md.
+// the rounds, with ratios to the first engine, as compare.txt,
+// compare.md and compare.csv (the medians, one row per engine).
 func runMatrix(ctx context.Context, cfg runConfig, fs *pflag.FlagSet, stdout io.Writer) error {
 	dir, err := outDir(cfg.out, "compare")
 	if err != nil {
@@ -81,8 +81,11 @@ func runMatrix(ctx context.Context, cfg runConfig, fs *pflag.FlagSet, stdout io.
 		medNames = append(medNames, label)
 		meds = append(meds, report.Median(e, byEngine[e]))
 	}
-	var text, md bytes.Buffer
+	var text, md, csv bytes.Buffer
 	if err := report.Compare(&text, report.FormatText, medNames, meds); err != nil {
+		return err
+	}
+	if err := report.Compare(&csv, report.FormatCSV, cfg.engines, meds); err != nil {
 		return err
 	}
 	fmt.Fprintf(&md, "Command: `raftbench run %s`\n\n", strings.Join(append([]string{"--engine=" + strings.Join(cfg.engines, ","), fmt.Sprintf("--repeat=%d", cfg.repeat)}, common...), " "))
@@ -100,12 +103,13 @@ func runMatrix(ctx context.Context, cfg runConfig, fs *pflag.FlagSet, stdout io.
 		}
 	}
 	if err := errors.Join(os.WriteFile(filepath.Join(dir, "compare.txt"), text.Bytes(), 0o644),
-		os.WriteFile(filepath.Join(dir, "compare.md"), md.Bytes(), 0o644)); err != nil {
+		os.WriteFile(filepath.Join(dir, "compare.md"), md.Bytes(), 0o644),
+		os.WriteFile(filepath.Join(dir, "compare.csv"), csv.Bytes(), 0o644)); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout)
 	stdout.Write(text.Bytes())
-	fmt.Fprintf(stdout, "comparison: %s (compare.txt, compare.md; one run directory per engine and round)\n", dir)
+	fmt.Fprintf(stdout, "comparison: %s (compare.txt, compare.md, compare.csv; one run directory per engine and round)\n", dir)
 	return nil
 }
 

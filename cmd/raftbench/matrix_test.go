@@ -41,6 +41,9 @@ func TestMatrixRunsEveryRoundInItsOwnProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "compare.csv")); err != nil {
+		t.Error(err)
+	}
 	for _, want := range []string{"raft (median of 2)", "raft-r1", "raft-r2", "peak RSS MiB", "--transport=mem", "--repeat=2"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("compare.md lacks %q:\n%s", want, md)
