@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // segment is one segment file. Its name is "%016x-%016x.wal": its sequence
@@ -146,7 +147,8 @@ var zeroChunk [1 << 20]byte
 // project's machines, 3 writers on one disk: p50 205-230 µs against
 // 297-333 µs). Writing the zeros once, off the commit path, pays that cost
 // in the background; the disk sees twice the bytes, which on a WAL costs
-// far less than the syncs save.
+// far less than the syncs save. End to end (3 nodes on one disk, 1024
+// clients writing) it gained 1-5% throughput in three alternating pairs.
 func prepareSpare(dir string, seq uint64, size int64) spareSegment {
 	tmp := filepath.Join(dir, fmt.Sprintf("%016x-spare%s%s", seq, segmentSuffix, tmpSuffix))
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -161,20 +163,24 @@ func prepareSpare(dir string, seq uint64, size int64) spareSegment {
 	if err := preallocate(f, size); err != nil {
 		return fail(err)
 	}
-	// Synced every 16 MiB, so the zeros never pile up in the page cache
-	// and then reach the disk in one burst that would hold up the commits
-	// of the segment being written.
-	const syncEvery = 16 << 20
+	// Written a chunk at a time, each synced and followed by a pause, so
+	// the zeros trickle to the disk instead of reaching it as one burst
+	// that would hold up the group commits of the segment being written
+	// (and, on a shared disk, of other nodes): at most 1 MiB is in flight,
+	// at most about 100 MiB/s, and a 64 MiB segment takes about a second,
+	// well within the half segment of writes before it is needed.
+	const pause = 10 * time.Millisecond
 	for off := int64(0); off < size; {
 		n := min(int64(len(zeroChunk)), size-off)
 		if _, err := f.WriteAt(zeroChunk[:n], off); err != nil {
 			return fail(err)
 		}
 		off += n
-		if off%syncEvery == 0 || off == size {
-			if err := fdatasync(f); err != nil {
-				return fail(err)
-			}
+		if err := fdatasync(f); err != nil {
+			return fail(err)
+		}
+		if off < size {
+			time.Sleep(pause)
 		}
 	}
 	return spareSegment{f: f, tmp: tmp}
