@@ -18,21 +18,24 @@
 //     StreamLayer on loopback TCP, or raft.InmemTransport for "mem";
 //   - configuration: HeartbeatTimeout = ElectionTimeout = the cluster's
 //     ElectionTimeoutMin (hashicorp/raft draws both timeouts from [T, 2T)),
-//     LeaderLeaseTimeout = T/2 but at least 100 ms (and at
-//     most T), CommitTimeout 50 ms, BatchApplyCh on,
-//     MaxAppendEntries = MaxBatchBytes/128 (at most 1024), TrailingLogs
-//     10240, SnapshotThreshold = SnapshotEntries checked every 1-2 s,
-//     PreVote as configured. CheckQuorum cannot be turned off: a leader
-//     that has not heard from a quorum for LeaderLeaseTimeout steps down.
-//     The heartbeat interval is fixed by the library at T/10 to T/5.
+//     LeaderLeaseTimeout = T/2 but at least 100 ms (and at most T),
+//     CommitTimeout 50 ms, BatchApplyCh on, MaxAppendEntries =
+//     MaxBatchBytes/128 (at most 1024), TrailingLogs 10240,
+//     SnapshotThreshold = SnapshotEntries checked every 1-2 s, PreVote as
+//     configured. CheckQuorum cannot be turned off: a leader that has not
+//     heard from a quorum for LeaderLeaseTimeout steps down. The heartbeat
+//     interval is fixed by the library at T/10 to T/5.
 //
 // Every setting is listed by the cluster's Settings method.
 //
-// Writes are raft.Apply futures; a small pool of goroutines per node waits
-// on them in submission order (a future can only be waited on with a
-// blocking Error()). ReadIndex and lease reads call VerifyLeader (there is
-// no lease read) once the leader has committed an entry of its term, and
-// wait for the FSM to apply up to the commit index taken before it. Reads
+// Writes are raft.Apply futures; a small pool of goroutines per node (8)
+// waits on them in submission order (a future can only be waited on with
+// a blocking Error()). ReadIndex and lease reads call VerifyLeader (there
+// is no lease read) once the leader has committed an entry of its term,
+// on one of 256 reader goroutines per node (as many concurrent
+// verifications as an application serving each request on its own
+// goroutine would make; hashicorp/raft lets them share heartbeat rounds),
+// and wait for the FSM to apply up to the commit index taken before it. Reads
 // through the log are Apply of a get command. Follower reads ask the
 // leader for that index in process, then wait on the follower's own FSM.
 //
@@ -60,4 +63,9 @@
 //     metadata (term, vote, segment list) and snapshots still sync.
 //   - After a crash, some futures of hashicorp/raft are never completed;
 //     their waiter goroutines stay blocked (at most 8 per crash).
+//   - A leader with reads in flight is crashed in two steps: its transport
+//     closes at once, but its Shutdown waits until it has lost its lease
+//     (about LeaderLeaseTimeout), because hashicorp/raft v1.8.0 can hang in
+//     Shutdown while a verification's vote is being handed to the leader
+//     loop (see member.settle).
 package hashicorp

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -23,7 +24,7 @@ const (
 	// them in submission order keep up with any number in flight; reads
 	// hold theirs for one VerifyLeader round.
 	writeWaiters = 8
-	readers      = 16
+	readers      = 256
 	// queueLen bounds the requests queued for the waiters and readers of
 	// a node; a full queue makes the submitter wait.
 	queueLen = 8192
@@ -31,6 +32,8 @@ const (
 	// futures that completed before the shutdown, before the rest are
 	// answered with a crash error (see member.stop).
 	reapGrace = 50 * time.Millisecond
+	// shutdownWait bounds the wait for hashicorp/raft's Shutdown.
+	shutdownWait = 5 * time.Second
 )
 
 // member is one running node.
@@ -46,11 +49,12 @@ type member struct {
 	memTrans *raft.InmemTransport // mem only
 	obs      *raft.Observer
 
-	ops      opSet
-	writeq   chan *op
-	readq    chan *op
-	stopping chan struct{} // closed when the crash begins
-	quit     chan struct{} // closed when the waiters and readers must go
+	ops       opSet
+	verifying atomic.Int32 // VerifyLeader calls in flight (see settle)
+	writeq    chan *op
+	readq     chan *op
+	stopping  chan struct{} // closed when the crash begins
+	quit      chan struct{} // closed when the waiters and readers must go
 }
 
 // start opens node id from its directory (bootstrapping it on its first
@@ -224,9 +228,10 @@ func (m *member) stop() error {
 		m.c.mu.RUnlock()
 	}
 	closeTransport(m.trans)
-	err := m.r.Shutdown().Error()
+	m.settle()
+	m.shutdown()
 	m.fsm.crash()
-	err = errors.Join(err, m.store.Close(), m.meta.Close())
+	err := errors.Join(m.store.Close(), m.meta.Close())
 	m.c.reapers.Add(1)
 	go func() {
 		defer m.c.reapers.Done()
@@ -241,6 +246,41 @@ func (m *member) stop() error {
 		}
 	}()
 	return err
+}
+
+// settle lets a leader with VerifyLeader calls in flight lose its
+// leadership before the shutdown. hashicorp/raft v1.8.0 can hang in
+// Shutdown otherwise: a heartbeat goroutine hands a verification's vote
+// to the leader loop with a blocking send, which only the leader or
+// follower loop receives, and Shutdown waits for that goroutine. With the
+// transport closed the leader loses its lease and steps down, its pending
+// verifications fail, and the follower loop takes any vote still being
+// handed over.
+func (m *member) settle() {
+	if m.verifying.Load() == 0 {
+		return
+	}
+	deadline := time.Now().Add(2*m.c.knobs.leaderLease + 100*time.Millisecond)
+	for m.verifying.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(5 * time.Millisecond) // the follower loop's turn
+}
+
+// shutdown stops hashicorp/raft, waiting at most shutdownWait: should a
+// goroutine of it still hang (see settle), the node is abandoned to it
+// rather than the cluster stalled.
+func (m *member) shutdown() {
+	done := make(chan struct{})
+	go func() {
+		m.r.Shutdown().Error()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(shutdownWait):
+		m.c.logger.Error("hashicorp/raft did not finish shutting down; abandoning its goroutines", "node", m.id, "waited", shutdownWait)
+	}
 }
 
 // noSyncVFS is raft-wal's file system with Sync turned off, for clusters

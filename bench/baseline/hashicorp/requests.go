@@ -301,7 +301,18 @@ func (m *member) readIndex() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := m.r.VerifyLeader().Error(); err != nil {
+	// Counted, and not started once the node is stopping: see
+	// member.settle.
+	m.verifying.Add(1)
+	select {
+	case <-m.stopping:
+		m.verifying.Add(-1)
+		return 0, fmt.Errorf("node %d: %w", m.id, errNodeGone)
+	default:
+	}
+	err = m.r.VerifyLeader().Error()
+	m.verifying.Add(-1)
+	if err != nil {
 		if errors.Is(err, raft.ErrRaftShutdown) {
 			return 0, fmt.Errorf("node %d: %w", m.id, errNodeGone)
 		}
