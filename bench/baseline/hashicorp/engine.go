@@ -265,6 +265,7 @@ type cluster struct {
 	cut     map[link]bool
 	closed  bool
 
+	startMu sync.Mutex     // serializes restarts
 	reapers sync.WaitGroup // crashed nodes' reapers (see member.stop)
 }
 
@@ -328,6 +329,9 @@ func (c *cluster) Crash(id uint64) error {
 }
 
 func (c *cluster) Restart(id uint64) error {
+	// One start at a time: two would contend for the node's files.
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
 	if _, err := c.member(id); err == nil {
 		return fmt.Errorf("node %d is running", id)
 	}
