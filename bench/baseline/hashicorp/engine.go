@@ -472,7 +472,7 @@ func (c *cluster) Settings() map[string]any {
 		"fsync":                        fsync,
 		"heartbeat_timeout":            conf.HeartbeatTimeout.String(),
 		"election_timeout":             conf.ElectionTimeout.String(),
-		"election_timeout_effective":   fmt.Sprintf("follower and candidate timeouts random in [%s, %s)", conf.HeartbeatTimeout, 2*conf.HeartbeatTimeout),
+		"election_timeout_effective":   fmt.Sprintf("follower and candidate timeouts random in [%s, %s) (cluster asked [%s, %s])", conf.HeartbeatTimeout, 2*conf.HeartbeatTimeout, c.cfg.ElectionTimeoutMin, c.cfg.ElectionTimeoutMax),
 		"heartbeat_interval_effective": fmt.Sprintf("random in [%s, %s) (HeartbeatTimeout/10, fixed by hashicorp/raft; cluster Heartbeat %s not mapped)", conf.HeartbeatTimeout/10, conf.HeartbeatTimeout/5, c.cfg.Heartbeat),
 		"leader_lease_timeout":         conf.LeaderLeaseTimeout.String(),
 		"check_quorum":                 fmt.Sprintf("always on: a leader without quorum contact for LeaderLeaseTimeout steps down (cluster CheckQuorum %t not mapped)", c.cfg.CheckQuorum),
