@@ -41,7 +41,40 @@ func (n *Node) applyLoop() {
 			}
 		}
 	}()
-	for w := range n.applyC {
+	snapshotDone := func(at uint64) {
+		snapping = false
+		snapAt = max(snapAt, at)
+	}
+	maybeSnapshot := func() {
+		byEntries := n.cfg.SnapshotEntries > 0 && applied >= snapAt+n.cfg.SnapshotEntries
+		byBytes := n.cfg.SnapshotBytes > 0 && bytes >= n.cfg.SnapshotBytes
+		if !snapping && applied > snapAt && (byEntries || byBytes) {
+			bytes = 0
+			if err := n.takeSnapshot(applied, term, snapDone); err != nil {
+				n.cfg.Logger.Error("snapshot failed", "node", n.id, "err", err)
+				snapAt = applied // try again after another interval
+			} else {
+				snapping = true
+			}
+		}
+	}
+	for {
+		var w applyWork
+		select {
+		case at := <-snapDone:
+			// A snapshot finished while no work came: the entries applied
+			// while it was written may already call for the next one.
+			// Without this wake-up a node that goes idle just then would
+			// keep its log (and an old snapshot) until the next write.
+			snapshotDone(at)
+			maybeSnapshot()
+			continue
+		case work, ok := <-n.applyC:
+			if !ok {
+				return
+			}
+			w = work
+		}
 		labels.Refresh()
 		if w.restore != nil {
 			if err := restore(n.sm, n.snaps, *w.restore); err != nil {
@@ -101,21 +134,10 @@ func (n *Node) applyLoop() {
 
 		select {
 		case at := <-snapDone:
-			snapping = false
-			snapAt = max(snapAt, at)
+			snapshotDone(at)
 		default:
 		}
-		byEntries := n.cfg.SnapshotEntries > 0 && applied >= snapAt+n.cfg.SnapshotEntries
-		byBytes := n.cfg.SnapshotBytes > 0 && bytes >= n.cfg.SnapshotBytes
-		if !snapping && applied > snapAt && (byEntries || byBytes) {
-			bytes = 0
-			if err := n.takeSnapshot(applied, term, snapDone); err != nil {
-				n.cfg.Logger.Error("snapshot failed", "node", n.id, "err", err)
-				snapAt = applied // try again after another interval
-			} else {
-				snapping = true
-			}
-		}
+		maybeSnapshot()
 	}
 }
 
