@@ -194,6 +194,27 @@ func testSnapshotCatchUp(t *testing.T, async bool) {
 	for i := 1; i <= 120; i++ {
 		write(fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i))
 	}
+	// Snapshots are written in the background: wait until every running
+	// node's log starts past what the follower has, or it could catch up
+	// from the log alone.
+	for _, id := range c.Nodes() {
+		if id == follower {
+			continue
+		}
+		for {
+			n, err := c.node(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi, _ := n.st.mem.FirstIndex(); fi > 50 {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("node %d never compacted its log past index 50", id)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	if err := c.Restart(follower); err != nil {
 		t.Fatal(err)
 	}
