@@ -194,9 +194,11 @@ func testSnapshotCatchUp(t *testing.T, async bool) {
 	for i := 1; i <= 120; i++ {
 		write(fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i))
 	}
-	// Snapshots are written in the background: wait until every running
-	// node's log starts past what the follower has, or it could catch up
-	// from the log alone.
+	// Snapshots are written in the background, and the next one is taken
+	// on an apply after the last one finished: keep writing until every
+	// running node's log starts past what the follower has, or it could
+	// catch up from the log alone.
+	pad := 0
 	for _, id := range c.Nodes() {
 		if id == follower {
 			continue
@@ -212,6 +214,8 @@ func testSnapshotCatchUp(t *testing.T, async bool) {
 			if ctx.Err() != nil {
 				t.Fatalf("node %d never compacted its log past index 50", id)
 			}
+			pad++
+			write(fmt.Sprintf("pad%d", pad), "x")
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
