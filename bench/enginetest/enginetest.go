@@ -269,11 +269,23 @@ func Faults(c bench.Cluster, interval time.Duration, stop <-chan struct{}) {
 	}
 }
 
+// counter counts answers (every worker records into this one, so it
+// locks): all of them, and those intended from start on.
 type counter struct {
-	mu   sync.Mutex
-	ok   int
-	errs map[string]int
+	mu       sync.Mutex
+	start    time.Time
+	ok       int
+	measured int
+	errs     map[string]int
 }
 
-func (r *counter) Record(time.Time, time.Duration) { r.mu.Lock(); r.ok++; r.mu.Unlock() }
-func (r *counter) Error(_ time.Time, kind string)  { r.mu.Lock(); r.errs[kind]++; r.mu.Unlock() }
+func (r *counter) Record(intended time.Time, _ time.Duration) {
+	r.mu.Lock()
+	r.ok++
+	if !intended.Before(r.start) {
+		r.measured++
+	}
+	r.mu.Unlock()
+}
+
+func (r *counter) Error(_ time.Time, kind string) { r.mu.Lock(); r.errs[kind]++; r.mu.Unlock() }

@@ -16,3 +16,6 @@ func TestRaftEngineConformance(t *testing.T) {
 func TestRaftEngineLinearizable(t *testing.T) {
 	enginetest.Linearizable(t, bench.RaftEngine{}, "mem")
 }
+
+func BenchmarkRaftWriteTCP(b *testing.B) { enginetest.BenchmarkLoad(b, bench.RaftEngine{}, 0) }
+func BenchmarkRaftMixedTCP(b *testing.B) { enginetest.BenchmarkLoad(b, bench.RaftEngine{}, 0.5) }
