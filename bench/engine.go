@@ -35,7 +35,14 @@ var ErrNotLeader = errors.New("bench: not the leader")
 var ErrNodeDown = errors.New("bench: node not running")
 
 // NotLeaderError names the leader the node knows of (0 if none).
-type NotLeaderError struct{ Leader uint64 }
+// MaybeApplied says the refused write may take effect all the same (it
+// was appended before the node lost its leadership, and may commit under
+// the next leader): the client retries it as any refused write, and a
+// linearizability history keeps it as possibly applied.
+type NotLeaderError struct {
+	Leader       uint64
+	MaybeApplied bool
+}
 
 func (e *NotLeaderError) Error() string {
 	return fmt.Sprintf("not the leader (leader %d)", e.Leader)

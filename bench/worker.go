@@ -303,7 +303,7 @@ func (w *worker) handle(a answer) {
 	refused := errors.As(err, &nl)
 	if cl.write {
 		cl.pending = false
-		if !refused && !errors.Is(err, node.ErrDropped) && !errors.Is(err, ErrNodeDown) {
+		if (!refused || nl.MaybeApplied) && !errors.Is(err, node.ErrDropped) && !errors.Is(err, ErrNodeDown) {
 			cl.maybeApplied = true
 		}
 	}

@@ -245,3 +245,48 @@ func TestSyncEngineTimeoutsAreTimeouts(t *testing.T) {
 		t.Errorf("%d ok, errors %v; want only timeouts, at least 9", rec.ok, rec.errs)
 	}
 }
+
+// lostLeaderCluster refuses every write, saying whether it may apply all
+// the same (appended before its leader lost the leadership).
+type lostLeaderCluster struct {
+	scriptCluster
+	maybeApplied bool
+}
+
+func (l *lostLeaderCluster) WriteAsync(ctx context.Context, node uint64, cmd []byte, done func(any, error)) {
+	go done(nil, &NotLeaderError{Leader: 0, MaybeApplied: l.maybeApplied})
+}
+
+// A write refused with MaybeApplied stays in the history with an unknown
+// outcome; one refused plainly had no effect and stays out.
+func TestHistoryKeepsWritesRefusedAfterAppend(t *testing.T) {
+	for _, maybe := range []bool{false, true} {
+		c := &lostLeaderCluster{scriptCluster: *newScriptCluster(1), maybeApplied: maybe}
+		h := NewHistory(10_000)
+		cfg := workload()
+		cfg.ReadRatio = 0
+		_, err := RunLoad(context.Background(), c, LoadConfig{Clients: 2, Duration: 150 * time.Millisecond,
+			Timeout: 50 * time.Millisecond, Workload: cfg, History: h},
+			func(time.Time) Recorder { return &countRecorder{errs: map[string]int{}} }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.mu.Lock()
+		writes := 0
+		for _, op := range h.ops {
+			if op.Input.(kvInput).Write {
+				writes++
+				if op.Return != math.MaxInt64 {
+					t.Errorf("maybeApplied %t: a refused write is in the history as answered", maybe)
+				}
+			}
+		}
+		h.mu.Unlock()
+		if maybe && writes == 0 {
+			t.Error("writes refused after their append are missing from the history")
+		}
+		if !maybe && writes != 0 {
+			t.Errorf("%d writes refused before any append are in the history", writes)
+		}
+	}
+}

@@ -115,16 +115,18 @@ func (m *member) notLeader() error { return &bench.NotLeaderError{Leader: m.c.le
 //
 // ErrNotLeader and ErrLeadershipTransferInProgress come before the entry
 // was appended; ErrLeadershipLost after, when the outcome is unknown (the
-// entry may have reached a majority and commit under the next leader). All
-// three become a NotLeaderError, so the load generator redirects and sends
+// entry may have reached a majority and commit under the next leader: the
+// error says MaybeApplied, so a history keeps the write). All three
+// become a NotLeaderError, so the load generator redirects and sends
 // the same command again: it carries the client's session and sequence
 // number, so the KV applies it once whichever copies commit, and the
 // retry's answer is the first one's.
 func (c *cluster) writeErr(id uint64, err error) error {
 	switch {
-	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress),
-		errors.Is(err, raft.ErrLeadershipLost):
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return &bench.NotLeaderError{Leader: c.leaderHint(id)}
+	case errors.Is(err, raft.ErrLeadershipLost):
+		return &bench.NotLeaderError{Leader: c.leaderHint(id), MaybeApplied: true}
 	case errors.Is(err, raft.ErrRaftShutdown):
 		return errCrashed
 	}
