@@ -423,6 +423,11 @@ func (c *cluster) Close() error {
 	members := c.members
 	c.members = map[uint64]*member{}
 	c.mu.Unlock()
+	// Shutting the nodes down closes their connections under the readers,
+	// which hashicorp/raft logs as errors ("failed to decode incoming
+	// command: use of closed network connection"): expected here, so not
+	// printed.
+	c.logger.SetLevel(hclog.Off)
 	var errs []error
 	for _, m := range members {
 		errs = append(errs, m.stop())
