@@ -502,3 +502,52 @@ func TestHeartbeatsKeepFollowersFromCampaigning(t *testing.T) {
 		}
 	}
 }
+
+// gatedSM is a listSM whose snapshots wait for gate before they write.
+type gatedSM struct {
+	listSM
+	gate chan struct{}
+}
+
+func (s *gatedSM) Snapshot() (SnapshotView, error) {
+	v, err := s.listSM.Snapshot()
+	return gatedView{listView: v.(listView), gate: s.gate}, err
+}
+
+type gatedView struct {
+	listView
+	gate chan struct{}
+}
+
+func (v gatedView) WriteTo(w io.Writer) (int64, error) {
+	<-v.gate
+	return v.listView.WriteTo(w)
+}
+
+// A snapshot that falls due while the previous one is still being
+// written is taken when that one finishes, even if no entry comes after.
+func TestSnapshotDueWhileWritingIsTakenWhenIdle(t *testing.T) {
+	sm := &gatedSM{gate: make(chan struct{})}
+	c := newTestCluster(t, 1, newMemNet(), func(cfg *Config) {
+		cfg.SnapshotEntries = 10
+		cfg.TrailingEntries = 2
+		cfg.StateMachine = sm
+	})
+	n := c.leader()
+	c.propose(values("a", 25)...) // the first snapshot (at 10 or so) waits at the gate
+	if meta, ok, _ := n.snaps.Latest(); ok {
+		t.Fatalf("a snapshot at %d was written through the gate", meta.Index)
+	}
+	close(sm.gate) // the first snapshot completes; nothing else is proposed
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if meta, ok, _ := n.snaps.Latest(); ok && meta.Index >= 20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			meta, _, _ := n.snaps.Latest()
+			t.Fatalf("latest snapshot at %d after 25 applied entries and an idle node; want one at 20 or later", meta.Index)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
