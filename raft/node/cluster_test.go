@@ -263,6 +263,24 @@ func newSnapshottingCluster(t *testing.T, net network) (c *testCluster, lead, la
 	return c, lead, c.follower(lead)
 }
 
+// waitSnapshots waits until every running node has a snapshot at index or
+// beyond.
+func waitSnapshots(t *testing.T, c *testCluster, index uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range c.nodes {
+		for {
+			if meta, ok, _ := n.snaps.Latest(); ok && meta.Index >= index {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d took no snapshot past index %d", n.ID(), index)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
 func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
 	forEachNet(t, func(t *testing.T, net func() network) {
 		c, _, lagger := newSnapshottingCluster(t, net())
@@ -275,18 +293,7 @@ func TestFollowerCatchesUpThroughSnapshot(t *testing.T) {
 		// No running node's log reaches back to what the lagger has (whoever
 		// leads when it returns): each has a snapshot far past it, and a
 		// moment to compact behind it.
-		deadline := time.Now().Add(10 * time.Second)
-		for _, n := range c.nodes {
-			for {
-				if meta, ok, _ := n.snaps.Latest(); ok && meta.Index >= 100 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("node %d took no snapshot past index 100", n.ID())
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}
+		waitSnapshots(t, c, 100)
 		time.Sleep(100 * time.Millisecond)
 		c.start(lagger)
 		c.checkSame(vals)
@@ -449,6 +456,11 @@ func TestFollowerRestartsDuringSnapshotTransfer(t *testing.T) {
 			big[i] = fmt.Sprintf("%04d-%s", i, strings.Repeat("x", 4<<10))
 		}
 		c.propose(big...)
+		// Snapshots are written in the background: wait until every
+		// running node has one far past the lagger, and a moment to compact
+		// behind it, or the lagger could catch up from the log alone.
+		waitSnapshots(t, c, 150)
+		time.Sleep(100 * time.Millisecond)
 		slow := &slowSnapshots{started: make(chan struct{})}
 		c.wrap = func(id uint64, h transport.Handler) transport.Handler {
 			if id != lagger {
