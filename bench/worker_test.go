@@ -258,15 +258,17 @@ func (l *lostLeaderCluster) WriteAsync(ctx context.Context, node uint64, cmd []b
 }
 
 // A write refused with MaybeApplied stays in the history with an unknown
-// outcome; one refused plainly had no effect and stays out.
+// outcome; one refused plainly had no effect and stays out (but for the
+// attempts unanswered when the run ends, which may yet apply).
 func TestHistoryKeepsWritesRefusedAfterAppend(t *testing.T) {
 	for _, maybe := range []bool{false, true} {
 		c := &lostLeaderCluster{scriptCluster: *newScriptCluster(1), maybeApplied: maybe}
 		h := NewHistory(10_000)
 		cfg := workload()
 		cfg.ReadRatio = 0
-		_, err := RunLoad(context.Background(), c, LoadConfig{Clients: 2, Duration: 150 * time.Millisecond,
-			Timeout: 50 * time.Millisecond, Workload: cfg, History: h},
+		const clients = 2
+		_, err := RunLoad(context.Background(), c, LoadConfig{Clients: clients, Duration: 300 * time.Millisecond,
+			Timeout: 30 * time.Millisecond, Workload: cfg, History: h},
 			func(time.Time) Recorder { return &countRecorder{errs: map[string]int{}} }, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -282,11 +284,14 @@ func TestHistoryKeepsWritesRefusedAfterAppend(t *testing.T) {
 			}
 		}
 		h.mu.Unlock()
-		if maybe && writes == 0 {
-			t.Error("writes refused after their append are missing from the history")
+		// Each client times out a write every 30 ms: about ten each. Only
+		// the one a client has in flight when the run ends stays in the
+		// history when the refusals say no write was appended.
+		if maybe && writes <= 2*clients {
+			t.Errorf("%d writes in the history; want every write refused after its append (about %d)", writes, 10*clients)
 		}
-		if !maybe && writes != 0 {
-			t.Errorf("%d writes refused before any append are in the history", writes)
+		if !maybe && writes > clients {
+			t.Errorf("%d writes refused before any append are in the history; want at most the %d in flight at the end", writes, clients)
 		}
 	}
 }
