@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/raftbench/raftbench/workloads"
 )
 
 // ReadMode says how a read is made linearizable.
@@ -132,4 +134,39 @@ type Cluster interface {
 // says exactly what was compared and a run can be reproduced.
 type Describer interface {
 	Settings() map[string]any
+}
+
+// CutLinks returns the directed links between nodes that a partition into
+// groups cuts: every pair in different groups, both ways. Nodes named in
+// no group form one more group. Every engine partitions by this rule.
+func CutLinks(nodes []uint64, groups ...[]uint64) map[[2]uint64]bool {
+	group := map[uint64]int{}
+	for i, g := range groups {
+		for _, id := range g {
+			group[id] = i + 1
+		}
+	}
+	cut := map[[2]uint64]bool{}
+	for _, a := range nodes {
+		for _, b := range nodes {
+			if a != b && group[a] != group[b] {
+				cut[[2]uint64{a, b}] = true
+			}
+		}
+	}
+	return cut
+}
+
+// ReadThroughLog makes a ReadLog read with an engine's WriteAsync: the
+// get command goes through the log like a write, and its result is the
+// read's answer.
+func ReadThroughLog(write func(cmd []byte, done func(any, error)), key []byte, done func([]byte, bool, error)) {
+	write(workloads.EncodeGet(0, 0, key), func(res any, err error) {
+		if err != nil {
+			done(nil, false, err)
+			return
+		}
+		r := res.(*workloads.Result)
+		done(r.Value, r.Found, nil)
+	})
 }

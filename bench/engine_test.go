@@ -30,3 +30,15 @@ func TestRaftEngineBadConfig(t *testing.T) {
 		t.Error("ParseReadMode(bogus) succeeded")
 	}
 }
+
+func TestCutLinks(t *testing.T) {
+	cut := CutLinks([]uint64{1, 2, 3, 4}, []uint64{1}, []uint64{2})
+	// 1, 2 and {3, 4} (named in no group) are three groups: every link
+	// but 3-4 is cut, both ways.
+	if len(cut) != 10 || cut[[2]uint64{3, 4}] || cut[[2]uint64{4, 3}] || !cut[[2]uint64{1, 2}] || !cut[[2]uint64{2, 1}] || !cut[[2]uint64{4, 1}] {
+		t.Errorf("CutLinks = %v", cut)
+	}
+	if cut := CutLinks([]uint64{1, 2, 3}); len(cut) != 0 {
+		t.Errorf("no groups cut %v", cut)
+	}
+}

@@ -250,14 +250,7 @@ func (c *raftCluster) ReadAsync(ctx context.Context, id uint64, mode ReadMode, k
 		return
 	}
 	if mode == ReadLog {
-		c.WriteAsync(ctx, id, workloads.EncodeGet(0, 0, key), func(res any, err error) {
-			if err != nil {
-				done(nil, false, err)
-				return
-			}
-			r := res.(*workloads.Result)
-			done(r.Value, r.Found, nil)
-		})
+		ReadThroughLog(func(cmd []byte, d func(any, error)) { c.WriteAsync(ctx, id, cmd, d) }, key, done)
 		return
 	}
 	// readindex and follower: a follower forwards to its leader.
@@ -334,22 +327,10 @@ func (c *raftCluster) Restart(id uint64) error {
 }
 
 func (c *raftCluster) Partition(groups ...[]uint64) error {
-	group := map[uint64]int{}
-	for i, g := range groups {
-		for _, id := range g {
-			group[id] = i + 1
-		}
-	}
+	cut := CutLinks(c.ids, groups...)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cut = map[[2]uint64]bool{}
-	for _, a := range c.ids {
-		for _, b := range c.ids {
-			if a != b && group[a] != group[b] {
-				c.cut[[2]uint64{a, b}] = true
-			}
-		}
-	}
+	c.cut = cut
 	for id, m := range c.members {
 		m.fault.Mend()
 		for link := range c.cut {

@@ -284,14 +284,7 @@ func (c *cluster) WriteAsync(ctx context.Context, id uint64, cmd []byte, done fu
 // index is applied.
 func (c *cluster) ReadAsync(ctx context.Context, id uint64, mode bench.ReadMode, key []byte, done func([]byte, bool, error)) {
 	if mode == bench.ReadLog {
-		c.WriteAsync(ctx, id, workloads.EncodeGet(0, 0, key), func(res any, err error) {
-			if err != nil {
-				done(nil, false, err)
-				return
-			}
-			r := res.(*workloads.Result)
-			done(r.Value, r.Found, nil)
-		})
+		bench.ReadThroughLog(func(cmd []byte, d func(any, error)) { c.WriteAsync(ctx, id, cmd, d) }, key, done)
 		return
 	}
 	n, err := c.node(id)
@@ -386,20 +379,7 @@ func (c *cluster) Restart(id uint64) error {
 // Partition cuts every link between nodes of different groups, both ways
 // (nodes named in no group form one more group, as with the raft engine).
 func (c *cluster) Partition(groups ...[]uint64) error {
-	group := map[uint64]int{}
-	for i, g := range groups {
-		for _, id := range g {
-			group[id] = i + 1
-		}
-	}
-	cut := map[[2]uint64]bool{}
-	for _, a := range c.ids {
-		for _, b := range c.ids {
-			if a != b && group[a] != group[b] {
-				cut[[2]uint64{a, b}] = true
-			}
-		}
-	}
+	cut := bench.CutLinks(c.ids, groups...)
 	c.cut.Store(&cut)
 	return nil
 }

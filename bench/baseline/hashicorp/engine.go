@@ -339,19 +339,9 @@ func (c *cluster) Restart(id uint64) error {
 }
 
 func (c *cluster) Partition(groups ...[]uint64) error {
-	group := map[uint64]int{}
-	for i, g := range groups {
-		for _, id := range g {
-			group[id] = i + 1
-		}
-	}
 	cut := map[link]bool{}
-	for _, a := range c.ids {
-		for _, b := range c.ids {
-			if a < b && group[a] != group[b] {
-				cut[linkOf(a, b)] = true
-			}
-		}
+	for l := range bench.CutLinks(c.ids, groups...) {
+		cut[linkOf(l[0], l[1])] = true // links are cut both ways: one entry a pair
 	}
 	c.setCut(cut)
 	return nil

@@ -202,14 +202,7 @@ func (c *cluster) Write(ctx context.Context, id uint64, cmd []byte) (any, error)
 
 func (c *cluster) ReadAsync(ctx context.Context, id uint64, mode bench.ReadMode, key []byte, done func([]byte, bool, error)) {
 	if mode == bench.ReadLog {
-		c.WriteAsync(ctx, id, workloads.EncodeGet(0, 0, key), func(res any, err error) {
-			if err != nil {
-				done(nil, false, err)
-				return
-			}
-			r := res.(*workloads.Result)
-			done(r.Value, r.Found, nil)
-		})
+		bench.ReadThroughLog(func(cmd []byte, d func(any, error)) { c.WriteAsync(ctx, id, cmd, d) }, key, done)
 		return
 	}
 	m, err := c.member(id)
