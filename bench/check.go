@@ -11,13 +11,22 @@ import (
 )
 
 // History records what clients asked and were answered, for a
-// linearizability check (porcupine) after the run. It keeps at most a
-// fixed number of operations: the check's cost grows fast with history
-// size, and a bounded history bounds memory too.
+// linearizability check (porcupine) after the run. It keeps about a fixed
+// number of operations: the check's cost grows fast with history size,
+// and a bounded history bounds memory too.
+//
+// A full history is cut at a time T, and what it keeps must still be a
+// history of the same run: every write called before T (one in flight at
+// T may have been read before T, and dropping it would turn that read
+// into a false violation) and every read that returned by T. Reads still
+// in flight at T and everything called after T are dropped: a kept read
+// can only have seen writes called before it returned. So the history may
+// pass max by the writes in flight at T, at most one per client.
 type History struct {
 	mu      sync.Mutex
 	ops     []porcupine.Operation
 	max     int
+	cut     int64 // once full: the cut T (a stamp); 0 until then
 	dropped int
 	start   time.Time
 }
@@ -60,7 +69,11 @@ func (h *History) read(client uint64, key, value []byte, found bool, call, ret t
 func (h *History) add(op porcupine.Operation) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.ops) >= h.max {
+	if h.cut == 0 && len(h.ops) >= h.max {
+		// Every operation recorded so far returned before now.
+		h.cut = max(h.stamp(time.Now()), 1)
+	}
+	if h.cut != 0 && (op.Call >= h.cut || (!op.Input.(kvInput).Write && op.Return > h.cut)) {
 		h.dropped++
 		return
 	}
@@ -88,7 +101,7 @@ type CheckResult struct {
 func (h *History) Check(timeout time.Duration) CheckResult {
 	h.mu.Lock()
 	ops := h.ops
-	h.max = 0 // no more records
+	h.max, h.cut = 0, math.MinInt64 // no more records
 	dropped := h.dropped
 	h.mu.Unlock()
 	res, info := porcupine.CheckOperationsVerbose(KVModel, ops, timeout)
