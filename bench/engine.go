@@ -75,7 +75,11 @@ type ClusterConfig struct {
 	MaxInflight        int
 	MaxBatchBytes      uint64
 	SnapshotEntries    uint64
-	Seed               uint64
+	// CommitNotifyDelay lets a leader hold a new commit index for the next
+	// AppendEntries with entries to carry it (raft.Config's knob of the same
+	// name; an engine without one ignores it).
+	CommitNotifyDelay time.Duration
+	Seed              uint64
 }
 
 // AsyncCluster is a Cluster that also takes requests without a goroutine

@@ -95,12 +95,16 @@ func (c *raftCluster) nodeConfig(id uint64) node.Config {
 			ElectionTimeoutMin: cfg.ElectionTimeoutMin, ElectionTimeoutMax: cfg.ElectionTimeoutMax,
 			HeartbeatInterval: cfg.Heartbeat, PreVote: cfg.PreVote, CheckQuorum: cfg.CheckQuorum,
 			MaxInflightMsgs: cfg.MaxInflight, MaxBytesPerMsg: cfg.MaxBatchBytes,
-			OnRoleChange: func(rc raft.RoleChange) { c.roleChange(rc) },
+			CommitNotifyDelay: cfg.CommitNotifyDelay,
+			OnRoleChange:      func(rc raft.RoleChange) { c.roleChange(rc) },
 		},
 		Seed:            cfg.Seed,
 		Dir:             filepath.Join(c.dir, fmt.Sprintf("node-%d", id)),
 		NoSync:          !cfg.Fsync,
 		SnapshotEntries: cfg.SnapshotEntries,
+		// The replicas share this machine's CPU and disk: spread their
+		// snapshots instead of taking all three at the same index.
+		StaggerSnapshots: true,
 	}
 }
 
@@ -403,7 +407,9 @@ func (c *raftCluster) Settings() map[string]any {
 		"check_quorum":         cfg.Raft.CheckQuorum,
 		"max_inflight_msgs":    cfg.Raft.MaxInflightMsgs,
 		"max_bytes_per_msg":    cfg.Raft.MaxBytesPerMsg,
+		"commit_notify_delay":  cfg.Raft.CommitNotifyDelay.String(),
 		"snapshot_entries":     cfg.SnapshotEntries,
+		"stagger_snapshots":    cfg.StaggerSnapshots,
 		"max_proposal_batch":   "4096 (default)",
 		"proposal_queue":       "8192 (default)",
 		"read_modes":           "readindex: heartbeat round; lease: CheckQuorum lease; log: through the log; follower: read index from the leader",

@@ -58,6 +58,7 @@ type Raft struct {
 	electionDeadline  time.Duration
 	heartbeatDeadline time.Duration
 	quorumDeadline    time.Duration // next CheckQuorum round
+	commitNotifyAt    time.Duration // leader: when held-back commit updates go out (0: none held)
 	leaderContact     time.Duration // last time we heard from the leader
 
 	// Reads (see read.go).
@@ -153,6 +154,10 @@ func (r *Raft) Tick(now time.Duration) {
 				break
 			}
 		}
+		if r.commitNotifyAt != 0 && now >= r.commitNotifyAt {
+			r.commitNotifyAt = 0
+			r.bcastCommit()
+		}
 		if now >= r.heartbeatDeadline {
 			r.heartbeatDeadline = now + r.cfg.HeartbeatInterval
 			r.startRound()
@@ -173,10 +178,14 @@ func (r *Raft) NextDeadline() time.Duration {
 	if r.role != Leader {
 		return r.electionDeadline
 	}
+	d := r.heartbeatDeadline
 	if r.cfg.CheckQuorum {
-		return min(r.heartbeatDeadline, r.quorumDeadline)
+		d = min(d, r.quorumDeadline)
 	}
-	return r.heartbeatDeadline
+	if r.commitNotifyAt != 0 {
+		d = min(d, r.commitNotifyAt)
+	}
+	return d
 }
 
 // Campaign starts an election now (through PreVote when enabled), as if the
@@ -329,7 +338,7 @@ func validate(m Message) error {
 func (r *Raft) Persisted(now time.Duration, m PersistMark) {
 	r.advanceClock(now)
 	if r.log.persistedTo(m) && r.role == Leader && r.maybeCommit() {
-		r.bcastCommit()
+		r.notifyCommit()
 	}
 	r.reportRoleChange()
 }
@@ -408,6 +417,7 @@ func (r *Raft) becomeFollower(term, lead uint64) {
 	wasLeader := r.role == Leader
 	if wasLeader {
 		r.failReads()
+		r.commitNotifyAt = 0
 	}
 	r.role = Follower
 	r.lead = lead

@@ -64,7 +64,21 @@ func (r *Raft) handleAppendResponse(pr *Progress, m Message) {
 	for r.sendAppend(pr, false) {
 	}
 	if committed {
+		r.notifyCommit()
+	}
+}
+
+// notifyCommit sends a new commit index to the followers now, or, with
+// CommitNotifyDelay, at the latest that long from now: every AppendEntries
+// sent meanwhile carries it, and bcastCommit then skips the followers that
+// got one.
+func (r *Raft) notifyCommit() {
+	if r.cfg.CommitNotifyDelay == 0 {
 		r.bcastCommit()
+		return
+	}
+	if r.commitNotifyAt == 0 {
+		r.commitNotifyAt = r.now + r.cfg.CommitNotifyDelay
 	}
 }
 

@@ -658,3 +658,99 @@ func TestCommitReachesFollowersPromptly(t *testing.T) {
 		}
 	}
 }
+
+// commitOnly reports whether m is an AppendEntries that carries nothing but
+// a commit index.
+func commitOnly(m Message) bool { return m.Type == MsgApp && len(m.Entries) == 0 }
+
+// With CommitNotifyDelay, a commit reaches followers that have every entry
+// only when the delay is up: no commit-only message before, one per
+// follower then, and NextDeadline asks for the tick that sends it.
+func TestCommitNotifyDelayHoldsCommitOnlyMessages(t *testing.T) {
+	const delay = 5 * time.Millisecond
+	h := newHarness(t, 3, func(c *Config) { c.CommitNotifyDelay = delay }, nil)
+	h.elect(1)
+	h.advance(h.now + delay) // the no-op's commit goes out
+	h.delivered = nil
+	_, last := h.propose(1, []byte("a"))
+	start := h.now
+	if n := h.countMsgs(commitOnly); n != 0 {
+		t.Errorf("%d commit-only messages before the delay is up, want 0", n)
+	}
+	for _, id := range []uint64{2, 3} {
+		if got := h.node(id).Status().Commit; got >= last {
+			t.Errorf("node %d commit %d before the delay is up, want < %d", id, got, last)
+		}
+	}
+	if d := h.node(1).NextDeadline(); d != start+delay {
+		t.Errorf("leader's next deadline %v, want %v (the held commit)", d, start+delay)
+	}
+	h.advance(start + delay)
+	for _, id := range h.ids {
+		if got := h.node(id).Status().Commit; got != last {
+			t.Errorf("node %d commit %d after the delay, want %d", id, got, last)
+		}
+	}
+	if n := h.countMsgs(commitOnly); n != 2 {
+		t.Errorf("%d commit-only messages after the delay, want 2 (one per follower)", n)
+	}
+}
+
+// A held commit rides on the next AppendEntries with entries: followers
+// learn it without a commit-only message.
+func TestCommitNotifyDelayRidesOnNextAppend(t *testing.T) {
+	const delay = 5 * time.Millisecond
+	h := newHarness(t, 3, func(c *Config) { c.CommitNotifyDelay = delay }, nil)
+	h.elect(1)
+	h.advance(h.now + delay)
+	h.delivered = nil
+	_, a := h.propose(1, []byte("a"))
+	h.now += time.Millisecond
+	h.propose(1, []byte("b"))
+	if n := h.countMsgs(commitOnly); n != 0 {
+		t.Errorf("%d commit-only messages, want 0: the append of b carries a's commit", n)
+	}
+	for _, id := range []uint64{2, 3} {
+		if got := h.node(id).Status().Commit; got != a {
+			t.Errorf("node %d commit %d, want %d (from the append of b)", id, got, a)
+		}
+	}
+}
+
+// A follower read is answered with the leader's commit index, and the
+// follower serves it once it has applied that far: the heartbeat round that
+// confirms the read carries the commit, so the read does not wait for the
+// delay.
+func TestCommitNotifyDelaySkippedForFollowerReads(t *testing.T) {
+	const delay = time.Second
+	h := newHarness(t, 3, func(c *Config) { c.CommitNotifyDelay = delay }, nil)
+	h.elect(1)
+	_, last := h.propose(1, []byte("a"))
+	if got := h.node(2).Status().Commit; got >= last {
+		t.Fatalf("follower commit %d before the read, want < %d", got, last)
+	}
+	if err := h.node(2).ReadIndex(h.now, []byte("f")); err != nil {
+		t.Fatalf("ReadIndex on a follower: %v", err)
+	}
+	h.stabilize()
+	got := readStatesOf(h, 2)
+	if len(got) != 1 || got[0].Index != last {
+		t.Fatalf("follower read states %v, want one at %d", got, last)
+	}
+	if c := h.node(2).Status().Commit; c != last {
+		t.Errorf("reading follower's commit %d, want %d without waiting for the delay", c, last)
+	}
+}
+
+// A leader that steps down forgets its held commit: no tick is asked for it.
+func TestCommitNotifyDelayDroppedOnStepDown(t *testing.T) {
+	const delay = 5 * time.Millisecond
+	h := newHarness(t, 3, func(c *Config) { c.CommitNotifyDelay = delay }, nil)
+	h.elect(1)
+	h.advance(h.now + delay)
+	h.propose(1, []byte("a"))
+	h.node(1).Step(h.now, Message{Type: MsgHeartbeat, From: 2, To: 1, Term: h.node(1).Term() + 1})
+	if r := h.node(1); r.Role() != Follower || r.commitNotifyAt != 0 {
+		t.Errorf("after stepping down: role %v, held commit at %v; want follower, none", r.Role(), r.commitNotifyAt)
+	}
+}

@@ -29,6 +29,7 @@ func (n *Node) applyLoop() {
 		term     uint64
 		waiting  []readWait // read points not yet applied, in arrival order
 		snapAt   = applied
+		early    = n.snapshotStagger() // the first snapshot comes this many entries early
 		snapping bool
 		snapDone = make(chan uint64, 1)
 		bytes    uint64 // entry data applied since the last snapshot
@@ -42,11 +43,11 @@ func (n *Node) applyLoop() {
 		}
 	}()
 	snapshotDone := func(at uint64) {
-		snapping = false
+		snapping, early = false, 0
 		snapAt = max(snapAt, at)
 	}
 	maybeSnapshot := func() {
-		byEntries := n.cfg.SnapshotEntries > 0 && applied >= snapAt+n.cfg.SnapshotEntries
+		byEntries := n.cfg.SnapshotEntries > 0 && applied+early >= snapAt+n.cfg.SnapshotEntries
 		byBytes := n.cfg.SnapshotBytes > 0 && bytes >= n.cfg.SnapshotBytes
 		if !snapping && applied > snapAt && (byEntries || byBytes) {
 			bytes = 0
@@ -187,4 +188,22 @@ func (n *Node) writeSnapshot(meta raft.SnapshotMeta, view SnapshotView) error {
 		m.SnapshotTaken(meta.Index, size)
 	}
 	return nil
+}
+
+// snapshotStagger is how many entries early this node takes its first
+// snapshot with StaggerSnapshots: its position among the initial voters,
+// as a fraction of the interval (0 without the option, or when the node
+// does not know the voters, e.g. restarted from a snapshot alone).
+func (n *Node) snapshotStagger() uint64 {
+	voters := n.cfg.Raft.Voters
+	if !n.cfg.StaggerSnapshots || n.cfg.SnapshotEntries == 0 || len(voters) < 2 {
+		return 0
+	}
+	pos := 0
+	for _, v := range voters {
+		if v < n.id {
+			pos++
+		}
+	}
+	return n.cfg.SnapshotEntries * uint64(pos) / uint64(len(voters))
 }

@@ -563,3 +563,55 @@ func TestSnapshotDueWhileWritingIsTakenWhenIdle(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// With StaggerSnapshots, the replicas take their first snapshot at
+// different points of the interval (by their position among the voters)
+// instead of all at the same index.
+func TestStaggeredSnapshots(t *testing.T) {
+	c := newTestCluster(t, 3, newMemNet(), func(cfg *Config) {
+		cfg.SnapshotEntries = 30
+		cfg.TrailingEntries = 5
+		cfg.StaggerSnapshots = true
+	})
+	vals := values("a", 24) // with the leader's no-op: index 25
+	c.propose(vals...)
+	c.checkSame(vals)
+	latest := func(id uint64) uint64 {
+		meta, ok, _ := c.nodes[id].snaps.Latest()
+		if !ok {
+			return 0
+		}
+		return meta.Index
+	}
+	// Node 3 is due at 10, node 2 at 20, node 1 at 30.
+	deadline := time.Now().Add(10 * time.Second)
+	for latest(3) == 0 || latest(2) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("snapshots at %d, %d, %d; want nodes 2 and 3 to have one", latest(1), latest(2), latest(3))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := latest(3); s < 10 {
+		t.Errorf("node 3 snapshot at %d, want >= 10", s)
+	}
+	if s := latest(2); s < 20 {
+		t.Errorf("node 2 snapshot at %d, want >= 20", s)
+	}
+	if s := latest(1); s != 0 {
+		t.Errorf("node 1 snapshot at %d before index 30, want none", s)
+	}
+	// Each later snapshot comes a whole interval after the node's last.
+	first3 := latest(3)
+	vals = append(vals, values("b", 10)...) // index 35
+	c.propose(vals[24:]...)
+	c.checkSame(vals)
+	for latest(1) < 30 {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 1 snapshot at %d, want one at 30 or beyond", latest(1))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := latest(3); s != first3 && s < first3+30 {
+		t.Errorf("node 3 snapshot at %d after its first at %d, want none before %d", s, first3, first3+30)
+	}
+}

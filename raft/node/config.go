@@ -38,6 +38,14 @@ type Config struct {
 	// short lag does not cost a whole snapshot transfer.
 	SnapshotEntries uint64
 	TrailingEntries uint64
+	// StaggerSnapshots spreads the replicas' snapshots over the interval:
+	// the node at position p of n in the sorted Raft.Voters takes its first
+	// snapshot p/n of SnapshotEntries early, and every one after that an
+	// interval later. Replicas apply the same entries, so without it they
+	// all freeze, write and fsync their state at the same index, at once,
+	// on a machine they may share; each snapshot is a burst of CPU and of
+	// disk writes that the WAL's fsyncs queue behind.
+	StaggerSnapshots bool
 	// SnapshotBytes also takes a snapshot once the entries applied since
 	// the last one carry that many bytes of data (0: no byte trigger).
 	SnapshotBytes uint64
