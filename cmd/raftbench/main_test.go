@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 
 	"bytes"
 	"context"
@@ -39,6 +41,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"demo", "--nodes", "1"}, 1, "--nodes"},
 		{[]string{"demo", "--bogus"}, 1, "unknown flag"},
 		{[]string{"demo", "extra"}, 1, "unexpected argument"},
+		{[]string{"run", "--gomaxprocs", "-1"}, 1, "--gomaxprocs"},
 	} {
 		var out, errs bytes.Buffer
 		code := run(context.Background(), tc.args, &out, &errs)
@@ -89,9 +92,12 @@ func TestRunWritesAReport(t *testing.T) {
 	dir := t.TempDir() + "/run"
 	var out, errs bytes.Buffer
 	code := run(context.Background(), []string{"run", "--transport", "mem", "--fsync=false", "--clients", "4",
-		"--duration", "500ms", "--warmup", "100ms", "--keys", "100", "--out", dir}, &out, &errs)
+		"--duration", "500ms", "--warmup", "100ms", "--keys", "100", "--gomaxprocs", "3", "--out", dir}, &out, &errs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if n := runtime.GOMAXPROCS(0); n == 3 && runtime.NumCPU() != 3 {
+		t.Errorf("GOMAXPROCS still %d after the run: want it restored", n)
 	}
 	for _, f := range []string{"report.json", "latency.hgrm", "latency.hlog", "bench.txt"} {
 		if _, err := os.Stat(dir + "/" + f); err != nil {
@@ -101,6 +107,16 @@ func TestRunWritesAReport(t *testing.T) {
 	rep, err := report.Load(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var cfg struct {
+		Runtime struct {
+			GoVersion  string `json:"go_version"`
+			GOMAXPROCS int    `json:"gomaxprocs"`
+		} `json:"runtime"`
+	}
+	raw, _ := rep.Config.(json.RawMessage)
+	if err := json.Unmarshal(raw, &cfg); err != nil || cfg.Runtime.GOMAXPROCS != 3 || cfg.Runtime.GoVersion != runtime.Version() {
+		t.Errorf("config %s (%v): want runtime.gomaxprocs 3 and go_version %s", raw, err, runtime.Version())
 	}
 	if rep.Ops == 0 || rep.Throughput <= 0 || rep.Latency.P50 <= 0 {
 		t.Errorf("report %+v: want ops, throughput and latency", rep)

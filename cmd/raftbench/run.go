@@ -31,6 +31,7 @@ type runConfig struct {
 	metrics  *metricsServer    // --metrics-addr (nil: none)
 
 	checkTimeout time.Duration
+	gomaxprocs   int // --gomaxprocs (0: see runtimeProcs)
 }
 
 func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
@@ -66,6 +67,7 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 	checkTimeout := fs.Duration("check-timeout", time.Minute, "with --check: time the checker may take")
 	out := fs.String("out", "", "run directory (default results/run-<timestamp>)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	gomaxprocs := fs.Int("gomaxprocs", 0, "Go runtime Ps (GOMAXPROCS) of the run's process (0: twice the default with --fsync, because every node's disk goroutine holds a P through each fdatasync; the default without; a GOMAXPROCS variable in the environment counts as set)")
 	profile := fs.Bool("profile", false, "write CPU and heap profiles of the measured phase (cpu.pprof, heap.pprof) into the run directory")
 	pprofDir := fs.String("pprof-dir", "", "write the profiles here instead (implies --profile)")
 	engine := fs.String("engine", "raft", "engine(s) to drive, comma-separated: "+engineNames()+"; several run in turn, each in its own process, with a combined comparison")
@@ -130,6 +132,10 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 		if cfg.load.Clients < 1 || cfg.load.Duration <= 0 || cfg.load.Warmup < 0 || cfg.load.Rate < 0 {
 			return cfg, fmt.Errorf("want --clients >= 1, --duration > 0, --warmup >= 0, --rate >= 0")
 		}
+		if *gomaxprocs < 0 {
+			return cfg, fmt.Errorf("--gomaxprocs %d: want >= 0", *gomaxprocs)
+		}
+		cfg.gomaxprocs = *gomaxprocs
 		cfg.out, cfg.quiet = *out, *quiet
 		switch {
 		case *pprofDir != "":

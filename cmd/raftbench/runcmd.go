@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -84,6 +85,8 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Before the cluster starts: the load generator sizes its workers by it.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtimeProcs(cfg.gomaxprocs, cfg.cluster.Fsync)))
 	c, err := cfg.metrics.engine(cfg.engine, engines[cfg.engine]()).Start(ctx, cfg.cluster)
 	if err != nil {
 		return fmt.Errorf("starting the %s cluster: %w", cfg.engine, err)
@@ -148,7 +151,7 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 	}
 	all := recs[0]
 	all.Merge(recs[1:]...)
-	config := map[string]any{"engine": cfg.engine, "flags": cfg.flags}
+	config := map[string]any{"engine": cfg.engine, "flags": cfg.flags, "runtime": runtimeSettings()}
 	if d, ok := c.(bench.Describer); ok {
 		config["engine_settings"] = d.Settings()
 	}
