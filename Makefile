@@ -101,5 +101,9 @@ profiling-cost: ## throughput cost of --pyroscope-url: PAIRS (default 3) alterna
 baselines: ## results/baselines: raft against etcd, etcd-async and hashicorp (saturation, open loop, 95% reads; ~15 min)
 	scripts/baselines.sh
 
+.PHONY: disk-floor
+disk-floor: ## the disk's durable-latency floor with no Raft: 3 writers, write+fdatasync, open loop (RATE per writer, default 50000)
+	go run ./scripts/diskfloor -rate $(or $(RATE),50000) -duration 20s
+
 metrics-cost: ## throughput cost of --metrics-addr scraped every second: PAIRS (default 3) alternating runs with and without, median ratio
 	scripts/metrics-cost.sh
