@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/raftbench/raftbench/raft"
@@ -53,6 +54,7 @@ func (e RaftEngine) Start(ctx context.Context, cfg ClusterConfig) (Cluster, erro
 	for i := 1; i <= cfg.Nodes; i++ {
 		c.ids = append(c.ids, uint64(i))
 	}
+	c.running = make([]atomic.Pointer[member], cfg.Nodes+1)
 	for _, id := range c.ids {
 		if err := c.start(id); err != nil {
 			c.Close()
@@ -73,7 +75,13 @@ type raftCluster struct {
 	roles   chan RoleChange
 	obs     NodeObserver // may be nil
 
-	mu      sync.RWMutex      // read-locked on every request: members rarely change
+	// running holds the running members by id, read on every request
+	// without a lock: a read-locked mutex there cost 3% of the CPU with 95%
+	// reads, its counter's cache line moving between the cores. Written
+	// under mu, with members.
+	running []atomic.Pointer[member]
+
+	mu      sync.Mutex
 	addrs   map[uint64]string // tcp: each node's address, kept across restarts
 	members map[uint64]*member
 	cut     map[[2]uint64]bool
@@ -181,7 +189,9 @@ func (c *raftCluster) start(id uint64) error {
 			f.Cut(link[1])
 		}
 	}
-	c.members[id] = &member{node: n, kv: kv, tr: inner, fault: f}
+	m := &member{node: n, kv: kv, tr: inner, fault: f}
+	c.members[id] = m
+	c.running[id].Store(m)
 	c.mu.Unlock()
 	n.Start(f)
 	if c.obs != nil {
@@ -191,10 +201,11 @@ func (c *raftCluster) start(id uint64) error {
 }
 
 func (c *raftCluster) member(id uint64) (*member, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	m, ok := c.members[id]
-	if !ok {
+	var m *member
+	if id < uint64(len(c.running)) {
+		m = c.running[id].Load()
+	}
+	if m == nil {
 		return nil, fmt.Errorf("node %d: %w", id, ErrNodeDown)
 	}
 	return m, nil
@@ -294,8 +305,8 @@ func (c *raftCluster) Read(ctx context.Context, id uint64, mode ReadMode, key []
 }
 
 func (c *raftCluster) Leader() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var lead, term uint64
 	for id, m := range c.members {
 		if st := m.node.Status(); st.Role == raft.Leader && st.Term >= term {
@@ -309,6 +320,9 @@ func (c *raftCluster) Crash(id uint64) error {
 	c.mu.Lock()
 	m, ok := c.members[id]
 	delete(c.members, id)
+	if ok {
+		c.running[id].Store(nil)
+	}
 	c.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("node %d: %w", id, ErrNodeDown)
@@ -367,6 +381,9 @@ func (c *raftCluster) Close() error {
 	c.closed = true
 	members := c.members
 	c.members = map[uint64]*member{}
+	for i := range c.running {
+		c.running[i].Store(nil)
+	}
 	c.mu.Unlock()
 	var errs []error
 	for id, m := range members {
