@@ -79,7 +79,10 @@ type ClusterConfig struct {
 	// AppendEntries with entries to carry it (raft.Config's knob of the same
 	// name; an engine without one ignores it).
 	CommitNotifyDelay time.Duration
-	Seed              uint64
+	// ProposalDelay lets a leader hold a proposal for up to this long for
+	// more to join its batch (0: none). The raft engine only.
+	ProposalDelay time.Duration
+	Seed          uint64
 }
 
 // AsyncCluster is a Cluster that also takes requests without a goroutine

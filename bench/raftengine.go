@@ -110,6 +110,7 @@ func (c *raftCluster) nodeConfig(id uint64) node.Config {
 		Dir:             filepath.Join(c.dir, fmt.Sprintf("node-%d", id)),
 		NoSync:          !cfg.Fsync,
 		SnapshotEntries: cfg.SnapshotEntries,
+		ProposalDelay:   cfg.ProposalDelay,
 		// The replicas share this machine's CPU and disk: spread their
 		// snapshots instead of taking all three at the same index.
 		StaggerSnapshots: true,
@@ -425,6 +426,7 @@ func (c *raftCluster) Settings() map[string]any {
 		"max_inflight_msgs":    cfg.Raft.MaxInflightMsgs,
 		"max_bytes_per_msg":    cfg.Raft.MaxBytesPerMsg,
 		"commit_notify_delay":  cfg.Raft.CommitNotifyDelay.String(),
+		"proposal_delay":       cfg.ProposalDelay.String(),
 		"snapshot_entries":     cfg.SnapshotEntries,
 		"stagger_snapshots":    cfg.StaggerSnapshots,
 		"max_proposal_batch":   "4096 (default)",

@@ -46,6 +46,7 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 	maxInflight := fs.Int("max-inflight", 256, "AppendEntries in flight per follower (pipelining window)")
 	maxBatch := fs.Uint64("max-batch-bytes", 1<<20, "payload bytes per AppendEntries")
 	snapEntries := fs.Uint64("snapshot-entries", 100_000, "snapshot and compact every this many entries (0: never)")
+	proposalDelay := fs.Duration("proposal-delay", time.Millisecond, "raft engine: how long a leader with entries in flight may hold new proposals for more to join their batch; they go when the entries before commit, the delay ends or the batch is full (0: at once)")
 	commitDelay := fs.Duration("commit-delay", time.Millisecond, "raft engine: how long a leader may hold a commit index for the next AppendEntries with entries to carry it, instead of a commit-only message (0: at once)")
 
 	clients := fs.Int("clients", 64, "closed loop: clients, each waiting for its reply; open loop: workers")
@@ -91,6 +92,9 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 		if *commitDelay < 0 || *commitDelay >= lo {
 			return cfg, fmt.Errorf("--commit-delay %v: want 0 <= delay < the minimum election timeout %v", *commitDelay, lo)
 		}
+		if *proposalDelay < 0 || *proposalDelay >= lo {
+			return cfg, fmt.Errorf("--proposal-delay %v: want 0 <= delay < the minimum election timeout %v", *proposalDelay, lo)
+		}
 		if *maxInflight < 1 {
 			return cfg, fmt.Errorf("--max-inflight %d: want >= 1", *maxInflight)
 		}
@@ -119,7 +123,7 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 		cfg.cluster = bench.ClusterConfig{Nodes: *nodes, Transport: *transport, Fsync: *fsync, DataDir: *dataDir,
 			ElectionTimeoutMin: lo, ElectionTimeoutMax: hi, Heartbeat: *heartbeat, PreVote: *prevote,
 			CheckQuorum: *checkQuorum, MaxInflight: *maxInflight, MaxBatchBytes: *maxBatch,
-			SnapshotEntries: *snapEntries, CommitNotifyDelay: *commitDelay, Seed: *seed}
+			SnapshotEntries: *snapEntries, CommitNotifyDelay: *commitDelay, ProposalDelay: *proposalDelay, Seed: *seed}
 		cfg.load = bench.LoadConfig{Clients: *clients, Rate: *rate, Duration: *duration, Warmup: *warmup, ReadMode: mode,
 			Workload: workloads.GeneratorConfig{Seed: *seed, ValueBytesMin: vmin, ValueBytesMax: vmax, ReadRatio: *readRatio,
 				Keys: workloads.KeyConfig{Distribution: workloads.Distribution(*keyDist), Keys: *keys, ZipfS: *zipfS,

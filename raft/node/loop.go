@@ -29,9 +29,17 @@ func (n *Node) run() {
 		readSeq uint64
 		batch   = make([][]byte, 0, n.cfg.MaxProposalBatch)
 		futs    = make([]*Future, 0, n.cfg.MaxProposalBatch)
+		// delay runs while proposals wait in batch for ProposalDelay.
+		delay    = time.NewTimer(time.Hour)
+		delaying bool
 	)
+	delay.Stop()
 	defer func() {
 		timer.Stop()
+		delay.Stop()
+		for _, f := range futs {
+			f.complete(nil, ErrStopped)
+		}
 		for _, f := range futures.q {
 			f.complete(nil, ErrStopped)
 		}
@@ -73,8 +81,10 @@ func (n *Node) run() {
 
 		case p := <-n.propC:
 			now = n.now()
-			// Drain every waiting proposal into one append.
-			batch, futs = append(batch[:0], p.data), append(futs[:0], p.fut)
+			// Drain every waiting proposal into one append, now or, with a
+			// ProposalDelay while entries are in flight, when they commit,
+			// the delay ends or the batch is full.
+			batch, futs = append(batch, p.data), append(futs, p.fut)
 		drain:
 			for len(batch) < n.cfg.MaxProposalBatch {
 				select {
@@ -84,18 +94,23 @@ func (n *Node) run() {
 					break drain
 				}
 			}
-			first, _, err := core.Propose(now, batch...)
-			n.proposed(len(batch), err)
-			term := core.Term()
-			for i, f := range futs {
-				if err != nil {
-					f.complete(nil, err)
-					continue
+			if n.cfg.ProposalDelay > 0 && len(batch) < n.cfg.MaxProposalBatch && inFlight(core) {
+				if !delaying {
+					delaying = true
+					delay.Reset(n.cfg.ProposalDelay)
 				}
-				f.index, f.term = first+uint64(i), term
-				futures.push(f)
+				continue // nothing stepped: no Ready to handle
 			}
-			clear(futs)
+			n.propose(core, now, &batch, &futs, &futures)
+			if delaying {
+				delay.Stop() // no stale tick can be received after Stop
+				delaying = false
+			}
+
+		case <-delay.C:
+			now = n.now()
+			delaying = false
+			n.propose(core, now, &batch, &futs, &futures)
 
 		case r := <-n.readC:
 			now = n.now()
@@ -127,6 +142,13 @@ func (n *Node) run() {
 		}
 
 		n.handleReady(core, now, &futures, reads)
+		if delaying && !inFlight(core) {
+			// The batch before has committed: this one need not wait longer.
+			delay.Stop()
+			delaying = false
+			n.propose(core, now, &batch, &futs, &futures)
+			n.handleReady(core, now, &futures, reads)
+		}
 		n.noteRole(core.Role())
 		labels.Refresh()
 		n.statusMu.Lock()
@@ -136,6 +158,34 @@ func (n *Node) run() {
 		d := core.NextDeadline() - n.now()
 		timer.Reset(max(d, 0))
 	}
+}
+
+// inFlight reports whether core leads with entries not yet committed: a
+// batch of proposals held for ProposalDelay waits only while one is. An
+// idle leader appends a proposal at once, so the delay costs nothing at a
+// light load; under load, batches form while the one before commits.
+func inFlight(core *raft.Raft) bool {
+	st := core.Status()
+	return st.Role == raft.Leader && st.Commit < st.LastIndex
+}
+
+// propose appends the proposals in batch, hands their futures to futures
+// (or fails them), and empties batch and futs.
+func (n *Node) propose(core *raft.Raft, now time.Duration, batch *[][]byte, futs *[]*Future, futures *futureQueue) {
+	first, _, err := core.Propose(now, *batch...)
+	n.proposed(len(*batch), err)
+	term := core.Term()
+	for i, f := range *futs {
+		if err != nil {
+			f.complete(nil, err)
+			continue
+		}
+		f.index, f.term = first+uint64(i), term
+		futures.push(f)
+	}
+	clear(*batch)
+	clear(*futs)
+	*batch, *futs = (*batch)[:0], (*futs)[:0]
 }
 
 // stepWaiting steps every message already waiting in the channel.
