@@ -13,11 +13,14 @@ import (
 )
 
 // Config is the cluster the suite starts: three nodes on transport with
-// timeouts short enough for a quick test.
+// timeouts short enough for a quick test, and the commit and proposal
+// delays `raftbench run` uses by default (engines without them ignore
+// them).
 func Config(transport string, seed uint64) bench.ClusterConfig {
 	return bench.ClusterConfig{Nodes: 3, Transport: transport, Seed: seed, Fsync: false,
 		ElectionTimeoutMin: 100 * time.Millisecond, ElectionTimeoutMax: 200 * time.Millisecond,
-		Heartbeat: 20 * time.Millisecond, PreVote: true, CheckQuorum: true}
+		Heartbeat: 20 * time.Millisecond, PreVote: true, CheckQuorum: true,
+		CommitNotifyDelay: time.Millisecond, ProposalDelay: time.Millisecond}
 }
 
 // WaitLeader waits up to 10s for a node that believes it leads.

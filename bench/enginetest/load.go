@@ -22,7 +22,7 @@ func BenchmarkLoad(b *testing.B, e bench.Engine, readRatio float64) {
 		c, err := e.Start(context.Background(), bench.ClusterConfig{Nodes: 3, Transport: "tcp", Fsync: true, Seed: 1,
 			ElectionTimeoutMin: 150 * time.Millisecond, ElectionTimeoutMax: 300 * time.Millisecond,
 			PreVote: true, CheckQuorum: true, MaxInflight: 256, MaxBatchBytes: 1 << 20, SnapshotEntries: 100_000,
-			CommitNotifyDelay: time.Millisecond})
+			CommitNotifyDelay: time.Millisecond, ProposalDelay: time.Millisecond})
 		if err != nil {
 			b.Fatal(err)
 		}
