@@ -101,8 +101,14 @@ func entryLess(a, b entry) bool {
 
 func newTree() *btree.BTreeG[entry] {
 	// The KV's own mutex guards the live tree; the tree's lock would only
-	// add a second one to every operation.
-	return btree.NewBTreeGOptions(entryLess, btree.Options{NoLocks: true})
+	// add a second one to every operation. Degree 64 against the library's
+	// 32: shallower trees, fewer cache misses per search (BenchmarkKVGet
+	// 351 -> 313 ns, BenchmarkApplyPut/clients=1000 788 -> 681 ns), for a
+	// costlier first write into each node after a snapshot (the node copied
+	// is twice as large: BenchmarkSnapshotThenPut 6.2 -> 8.8 us), which a
+	// snapshot interval pays once per node. End to end, 3 nodes at 1024
+	// clients: +5% writes, +3-6% with 95% reads (alternating pairs).
+	return btree.NewBTreeGOptions(entryLess, btree.Options{NoLocks: true, Degree: 64})
 }
 
 // KV is a replicated key-value state machine: byte keys and values in an
