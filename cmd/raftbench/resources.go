@@ -42,18 +42,17 @@ func resources(cpu time.Duration, ops int64) *report.Resources {
 
 // runtimeProcs returns the Ps (GOMAXPROCS) a run uses: flag if set, the
 // environment's GOMAXPROCS if set, else the runtime's default (the CPUs
-// the process may use), plus one when the nodes fsync.
+// the process may use), doubled when the nodes fsync.
 //
-// The extra P is for in-process clusters on small machines. A goroutine in
-// a blocking system call keeps its P until sysmon takes it back, and each
-// node's disk goroutine spends most of a durable run in fdatasync (three
-// nodes on one virtual disk: 1.8 Ps on average, in an execution trace at
-// 50k writes/s on 2 cores). The cluster's other goroutines then wait for
-// a P although a core is free. Measured on 2 cores, 3 nodes, tcp, fsync,
-// open loop, alternating runs (medians): 4 Ps against 2 at 50k writes/s,
-// p50 1.0 ms against 1.6 and p99 16.6 ms against 25.6 (5 pairs); 3 Ps
-// against 4 at 75k writes/s, p99 22.5 ms against 28 and 10% less CPU (4
-// pairs). At saturation all three are within 3% of each other.
+// The doubling is for in-process clusters on small machines. A goroutine
+// in a blocking system call keeps its P until sysmon takes it back, and
+// each node's disk goroutine spends most of a durable run in fdatasync
+// (three nodes on one virtual disk: 1.8 Ps on average, in an execution
+// trace at 50k writes/s on 2 cores). The cluster's other goroutines then
+// wait for a P although a core is free. Measured on 2 cores, 3 nodes, tcp,
+// fsync, 5 alternating pairs at an open-loop 50k writes/s: p50 1.0 ms
+// against 1.6, p99 16.6 ms against 25.6 (medians), for 38% more CPU time;
+// closed loop at saturation: 192k against 186k ops/s.
 func runtimeProcs(flag int, fsync bool) int {
 	def := runtime.GOMAXPROCS(0)
 	switch {
@@ -62,7 +61,7 @@ func runtimeProcs(flag int, fsync bool) int {
 	case os.Getenv("GOMAXPROCS") != "":
 		return def
 	case fsync:
-		return def + 1
+		return 2 * def
 	}
 	return def
 }

@@ -68,7 +68,7 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 	checkTimeout := fs.Duration("check-timeout", time.Minute, "with --check: time the checker may take")
 	out := fs.String("out", "", "run directory (default results/run-<timestamp>)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	gomaxprocs := fs.Int("gomaxprocs", 0, "Go runtime Ps (GOMAXPROCS) of the run's process (0: the default plus one with --fsync, because the nodes' disk goroutines hold a P through each fdatasync; the default without; a GOMAXPROCS variable in the environment counts as set)")
+	gomaxprocs := fs.Int("gomaxprocs", 0, "Go runtime Ps (GOMAXPROCS) of the run's process (0: twice the default with --fsync, because every node's disk goroutine holds a P through each fdatasync; the default without; a GOMAXPROCS variable in the environment counts as set)")
 	profile := fs.Bool("profile", false, "write CPU and heap profiles of the measured phase (cpu.pprof, heap.pprof) into the run directory")
 	pprofDir := fs.String("pprof-dir", "", "write the profiles here instead (implies --profile)")
 	engine := fs.String("engine", "raft", "engine(s) to drive, comma-separated: "+engineNames()+"; several run in turn, each in its own process, with a combined comparison")
