@@ -52,7 +52,10 @@ func resources(cpu time.Duration, ops int64) *report.Resources {
 // wait for a P although a core is free. Measured on 2 cores, 3 nodes, tcp,
 // fsync, 5 alternating pairs at an open-loop 50k writes/s: p50 1.0 ms
 // against 1.6, p99 16.6 ms against 25.6 (medians), for 38% more CPU time;
-// closed loop at saturation: 192k against 186k ops/s.
+// closed loop at saturation: 192k against 186k ops/s. One extra P instead
+// (3 on 2 cores) is not better: against 4 it gave a lower p99 at 75k
+// writes/s (22.5 ms against 28, 4 pairs) and a higher one at 89k (43 ms
+// against 29, 3 pairs), for 10% less CPU.
 func runtimeProcs(flag int, fsync bool) int {
 	def := runtime.GOMAXPROCS(0)
 	switch {
