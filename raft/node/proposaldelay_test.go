@@ -56,7 +56,7 @@ func TestProposalDelayBatchesWhileInFlight(t *testing.T) {
 	m := &batchMetrics{}
 	c := newTestCluster(t, 1, newMemNet(), func(cfg *Config) {
 		cfg.ProposalDelay = time.Hour
-		cfg.DiskDelay = func() time.Duration { return 100 * time.Millisecond }
+		cfg.DiskDelay = func() time.Duration { return time.Second } // a long flight: b, c, d all arrive in it
 		cfg.Metrics = m
 	})
 	lead := c.leader()
