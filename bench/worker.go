@@ -174,7 +174,8 @@ func (w *worker) run(ctx context.Context) {
 		}
 		if w.sched == nil {
 			for len(w.idle) > 0 {
-				w.start(w.popIdle(), time.Now())
+				now := time.Now()
+				w.start(w.popIdle(), now, now)
 			}
 		} else if len(w.idle) > 0 {
 			// Start whatever is due (a late wake-up takes a burst in one
@@ -186,7 +187,7 @@ func (w *worker) run(ctx context.Context) {
 					break
 				}
 				w.sched.advance()
-				w.start(w.popIdle(), at)
+				w.start(w.popIdle(), at, time.Now())
 			}
 			if at, ok := w.sched.next(); ok && len(w.idle) > 0 {
 				due.Reset(time.Until(at))
@@ -197,8 +198,13 @@ func (w *worker) run(ctx context.Context) {
 			return
 		case <-w.answers.signal:
 			spare = w.answers.take(spare)
+			// One clock reading for the batch: every answer in it arrived
+			// before it, so no latency is understated and no operation's
+			// interval in the history is cut short. (A reading per answer
+			// was 4% of a read-heavy run's CPU.)
+			now := time.Now()
 			for _, a := range spare {
-				w.handle(a)
+				w.handle(a, now)
 			}
 		case <-due.C:
 		case now := <-tick.C:
@@ -216,8 +222,8 @@ func (w *worker) popIdle() *client {
 	return cl
 }
 
-// start begins cl's next request, intended at intended.
-func (w *worker) start(cl *client, intended time.Time) {
+// start begins cl's next request, intended at intended and sent now.
+func (w *worker) start(cl *client, intended, now time.Time) {
 	op := cl.gen.Next()
 	cl.busy, cl.refused, cl.maybeApplied, cl.pending = true, false, false, false
 	cl.write = op.Kind == workloads.Write
@@ -236,7 +242,7 @@ func (w *worker) start(cl *client, intended time.Time) {
 		cl.cmd = workloads.EncodePut(cl.id, cl.seq, cl.key, value)
 	}
 	cl.intended = intended
-	cl.call = time.Now()
+	cl.call = now
 	if w.lag != nil && w.sched != nil && !intended.Before(w.measureStart) {
 		w.lag.Lag(intended, cl.call.Sub(intended))
 	}
@@ -292,8 +298,9 @@ func (w *worker) target(cl *client) uint64 {
 	return cl.leader
 }
 
-// handle takes an answer: the request is done, redirected or retried.
-func (w *worker) handle(a answer) {
+// handle takes an answer, read from the queue at now: the request is
+// done, redirected or retried.
+func (w *worker) handle(a answer, now time.Time) {
 	cl := a.cl
 	if !cl.busy || a.token != cl.token {
 		return // an attempt given up on (it timed out)
@@ -312,12 +319,12 @@ func (w *worker) handle(a answer) {
 	case w.ctx.Err() != nil:
 		// The run ended under this request: not its fault. It stays busy
 		// for abandon to record.
-	case !time.Now().Before(cl.deadline) || errors.Is(err, context.DeadlineExceeded):
+	case !now.Before(cl.deadline) || errors.Is(err, context.DeadlineExceeded):
 		// Answered after its deadline (expire runs only every 50 ms), or
 		// an engine's own timeout: a timeout either way.
-		w.timeout(cl)
+		w.timeout(cl, now)
 	case err == nil:
-		w.finish(cl, "", a.value, a.found)
+		w.finish(cl, now, "", a.value, a.found)
 	case errors.Is(err, ErrNodeDown):
 		cl.leader = 0 // ask the cluster who leads now
 		w.retryLater(cl)
@@ -329,11 +336,11 @@ func (w *worker) handle(a answer) {
 			w.attempt(cl)
 		}
 	case errors.Is(err, node.ErrDropped):
-		w.finish(cl, ErrKindDropped, nil, false)
+		w.finish(cl, now, ErrKindDropped, nil, false)
 	case errors.Is(err, node.ErrReadFailed):
-		w.finish(cl, ErrKindRead, nil, false)
+		w.finish(cl, now, ErrKindRead, nil, false)
 	default:
-		w.finish(cl, ErrKindOther, nil, false)
+		w.finish(cl, now, ErrKindOther, nil, false)
 	}
 }
 
@@ -355,7 +362,7 @@ func (w *worker) retryDue(now time.Time) {
 		case now.Before(cl.retryAt):
 			w.retries = append(w.retries, cl)
 		case !now.Before(cl.deadline):
-			w.timeout(cl)
+			w.timeout(cl, now)
 		default:
 			due = append(due, cl)
 		}
@@ -370,19 +377,19 @@ func (w *worker) retryDue(now time.Time) {
 func (w *worker) expire(now time.Time) {
 	for _, cl := range w.clients {
 		if cl.busy && !now.Before(cl.deadline) {
-			w.timeout(cl)
+			w.timeout(cl, now)
 		}
 	}
 }
 
 // timeout ends cl's request at its deadline: not_leader if the last
 // answer was a refusal, timeout otherwise.
-func (w *worker) timeout(cl *client) {
+func (w *worker) timeout(cl *client, now time.Time) {
 	kind := ErrKindTimeout
 	if cl.refused {
 		kind = ErrKindNotLeader
 	}
-	w.finish(cl, kind, nil, false)
+	w.finish(cl, now, kind, nil, false)
 }
 
 // abandon runs when the run ends: the requests still in flight are not
@@ -401,9 +408,8 @@ func (w *worker) abandon() {
 	}
 }
 
-// finish records cl's request and makes cl idle.
-func (w *worker) finish(cl *client, kind string, value []byte, found bool) {
-	now := time.Now()
+// finish records cl's request, answered at now, and makes cl idle.
+func (w *worker) finish(cl *client, now time.Time, kind string, value []byte, found bool) {
 	cl.busy = false
 	cl.retryAt = time.Time{}
 	if h := w.cfg.History; h != nil {

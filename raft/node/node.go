@@ -247,6 +247,14 @@ func (n *Node) submitProposal(ctx context.Context, p proposal) {
 		return
 	default:
 	}
+	// The queue has room almost always: a send that cannot block is one
+	// channel lock, where the select below locks three channels (it was
+	// 5% of a read-heavy run's CPU on the read path).
+	select {
+	case n.propC <- p:
+		return
+	default:
+	}
 	select {
 	case n.propC <- p:
 	case <-ctx.Done():
@@ -263,6 +271,11 @@ func (n *Node) submitRead(ctx context.Context, r *readRequest) {
 	select {
 	case <-n.stopC:
 		r.complete(ErrStopped)
+		return
+	default:
+	}
+	select { // the fast path, as in submitProposal
+	case n.readC <- r:
 		return
 	default:
 	}
