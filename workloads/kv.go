@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unsafe"
 
 	"github.com/raftbench/raftbench/raft/node"
 	"github.com/tidwall/btree"
@@ -55,48 +56,75 @@ var (
 )
 
 // entry is one key and its value. Both are immutable once in the tree,
-// and share one allocation.
+// and share one allocation: data points at the key, the value follows.
 //
 // prefix holds the key's first 16 bytes, big-endian and zero-padded, so
 // that the tree's binary searches compare keys of up to 16 bytes (the
 // generators' keys are 11) without following the key's pointer: a
 // search of a large tree was bound by those cache misses, not by the
 // compares.
+//
+// The entry is four machine words, not two slices (eight): the tree's
+// searches pass two entries by value to the comparison for every probe,
+// and four words each go in registers where eight were copied through
+// the stack; the tree's nodes are half as large, too. BenchmarkKVGet
+// 573 -> 428 ns, BenchmarkApplyPut/clients=1000 1.29 -> 0.92 us,
+// BenchmarkSnapshotThenPut 41-56% less (medians of 6).
 type entry struct {
-	prefix     [2]uint64
-	key, value []byte
+	p0, p1 uint64         // the key's prefix
+	data   unsafe.Pointer // the key's first byte, the value after the key
+	lens   uint64         // key length << 32 | value length
+}
+
+// newEntry returns the entry of key and value, which must be one
+// allocation: value directly after key.
+func newEntry(kv []byte, keyLen int) entry {
+	e := keyEntry(kv[:keyLen])
+	e.lens |= uint64(len(kv) - keyLen)
+	return e
 }
 
 // keyEntry returns the entry that searches for key.
 func keyEntry(key []byte) entry {
-	e := entry{key: key}
+	e := entry{data: unsafe.Pointer(unsafe.SliceData(key)), lens: uint64(len(key)) << 32}
 	if len(key) >= 16 {
-		e.prefix[0] = binary.BigEndian.Uint64(key)
-		e.prefix[1] = binary.BigEndian.Uint64(key[8:])
+		e.p0 = binary.BigEndian.Uint64(key)
+		e.p1 = binary.BigEndian.Uint64(key[8:])
 		return e
 	}
 	var b [16]byte
 	copy(b[:], key)
-	e.prefix[0] = binary.BigEndian.Uint64(b[:])
-	e.prefix[1] = binary.BigEndian.Uint64(b[8:])
+	e.p0 = binary.BigEndian.Uint64(b[:])
+	e.p1 = binary.BigEndian.Uint64(b[8:])
 	return e
 }
+
+func (e entry) keyLen() int { return int(e.lens >> 32) }
+
+// all is the key and the value, one slice.
+func (e entry) all() []byte {
+	return unsafe.Slice((*byte)(e.data), e.keyLen()+int(uint32(e.lens)))
+}
+
+func (e entry) key() []byte { k := e.keyLen(); return e.all()[:k:k] }
+
+func (e entry) value() []byte { return e.all()[e.keyLen():] }
 
 // entryLess orders entries as bytes.Compare orders their keys. Equal
 // prefixes leave two cases: keys of at most 16 bytes then differ only by
 // trailing zero bytes, where the shorter key is the smaller; longer keys
 // are compared whole.
 func entryLess(a, b entry) bool {
-	if a.prefix[0] != b.prefix[0] {
-		return a.prefix[0] < b.prefix[0]
+	if a.p0 != b.p0 {
+		return a.p0 < b.p0
 	}
-	if a.prefix[1] != b.prefix[1] {
-		return a.prefix[1] < b.prefix[1]
+	if a.p1 != b.p1 {
+		return a.p1 < b.p1
 	}
-	if len(a.key) > 16 || len(b.key) > 16 {
-		return bytes.Compare(a.key, b.key) < 0
+	if a.keyLen() > 16 || b.keyLen() > 16 {
+		return bytes.Compare(a.key(), b.key()) < 0
 	}
-	return len(a.key) < len(b.key)
+	return a.keyLen() < b.keyLen()
 }
 
 func newTree() *btree.BTreeG[entry] {
@@ -192,15 +220,13 @@ func (kv *KV) exec(c Command) *Result {
 		buf := make([]byte, len(c.Key)+len(c.Value))
 		n := copy(buf, c.Key)
 		copy(buf[n:], c.Value)
-		e := keyEntry(buf[:n:n])
-		e.value = buf[n:]
-		if _, replaced := kv.tree.Set(e); replaced {
+		if _, replaced := kv.tree.Set(newEntry(buf, n)); replaced {
 			return resultFound
 		}
 		return resultNotFound
 	case OpGet:
 		if e, ok := kv.tree.Get(keyEntry(c.Key)); ok {
-			return &Result{Value: e.value, Found: true}
+			return &Result{Value: e.value(), Found: true}
 		}
 		return resultNotFound
 	case OpDelete:
@@ -220,7 +246,10 @@ func (kv *KV) Get(key []byte) ([]byte, bool) {
 	kv.mu.RLock()
 	e, ok := kv.tree.Get(keyEntry(key))
 	kv.mu.RUnlock()
-	return e.value, ok
+	if !ok {
+		return nil, false
+	}
+	return e.value(), true
 }
 
 // Len returns the number of keys.

@@ -60,10 +60,9 @@ func (v *snapshotView) WriteTo(w io.Writer) (int64, error) {
 	})
 	e.u64(uint64(v.tree.Len()))
 	v.tree.Scan(func(en entry) bool {
-		e.u32(uint32(len(en.key)))
-		e.u32(uint32(len(en.value)))
-		e.write(en.key)
-		e.write(en.value)
+		e.u32(uint32(en.keyLen()))
+		e.u32(uint32(len(en.value())))
+		e.write(en.all())
 		return e.err == nil
 	})
 	var sum [4]byte
@@ -242,9 +241,7 @@ func readSnapshot(r io.Reader) (*btree.BTreeG[entry], sessions, uint64, error) {
 			d.fail("entry %d: keys out of order", i)
 			break
 		}
-		e := keyEntry(key)
-		e.value = buf[k:]
-		tree.Load(e)
+		tree.Load(newEntry(buf, int(k)))
 		prevKey = key
 	}
 
