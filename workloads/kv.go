@@ -101,9 +101,11 @@ func keyEntry(key []byte) entry {
 
 func (e entry) keyLen() int { return int(e.lens >> 32) }
 
+func (e entry) valueLen() int { return int(uint32(e.lens)) }
+
 // all is the key and the value, one slice.
 func (e entry) all() []byte {
-	return unsafe.Slice((*byte)(e.data), e.keyLen()+int(uint32(e.lens)))
+	return unsafe.Slice((*byte)(e.data), e.keyLen()+e.valueLen())
 }
 
 func (e entry) key() []byte { k := e.keyLen(); return e.all()[:k:k] }

@@ -61,7 +61,7 @@ func (v *snapshotView) WriteTo(w io.Writer) (int64, error) {
 	e.u64(uint64(v.tree.Len()))
 	v.tree.Scan(func(en entry) bool {
 		e.u32(uint32(en.keyLen()))
-		e.u32(uint32(len(en.value())))
+		e.u32(uint32(en.valueLen()))
 		e.write(en.all())
 		return e.err == nil
 	})
