@@ -160,6 +160,16 @@ func TestMedian(t *testing.T) {
 	if even.Throughput != 150 || even.Latency.P99 != 3 {
 		t.Errorf("median of two = %+v", even)
 	}
+	if m.Disk != nil {
+		t.Errorf("median of runs without disk figures has %+v", m.Disk)
+	}
+	disk := func(p99 int64, perFsync float64) Report {
+		return Report{Schema: SchemaRun, Disk: &Disk{Fsyncs: p99 * 10, EntriesPerFsync: perFsync, FsyncUS: Latency{P99: p99}}}
+	}
+	d := Median("d", []Report{disk(30, 1), disk(10, 5), disk(20, 2)}).Disk
+	if d == nil || d.FsyncUS.P99 != 20 || d.Fsyncs != 200 || d.EntriesPerFsync != 2 {
+		t.Errorf("median disk figures %+v: want p99 20, 200 fsyncs, 2 entries each", d)
+	}
 	if m := Median("none", nil); m.Schema != SchemaRun || m.Ops != 0 {
 		t.Errorf("median of none = %+v", m)
 	}

@@ -85,6 +85,12 @@
 //     cpu_seconds_per_100k_ops, and max_rss_bytes (the peak resident set
 //     over the whole run). An in-process cluster shares the process with
 //     the load generator, whose share is included.
+//   - disk (object, optional; engines that see their group commits, fsync
+//     on): fsyncs (integer: group commits synced over all nodes in the
+//     measured phase), fsyncs_per_sec, entries_per_fsync (numbers) and
+//     fsync_us (the time of each fdatasync, with the fields of latency_us).
+//     With fsync on, a write commits only once the leader's and a quorum's
+//     fdatasync have returned: these times bound its latency from below.
 //   - series (array): one point per second from start, covering the whole
 //     duration and any later second that has samples, empty seconds included.
 //     Each point has t (integer: seconds since start; the point covers

@@ -73,6 +73,20 @@ func Median(name string, reps []Report) Report {
 			MaxRSSBytes:          medInt(func(r Report) int64 { return res(r).MaxRSSBytes }),
 		}
 	}
+	if reps[0].Disk != nil {
+		disk := func(r Report) *Disk {
+			if r.Disk == nil {
+				return &Disk{}
+			}
+			return r.Disk
+		}
+		out.Disk = &Disk{
+			Fsyncs:          medInt(func(r Report) int64 { return disk(r).Fsyncs }),
+			FsyncsPerSec:    med(func(r Report) float64 { return disk(r).FsyncsPerSec }),
+			EntriesPerFsync: med(func(r Report) float64 { return disk(r).EntriesPerFsync }),
+			FsyncUS:         medianLatency(reps, func(r Report) *Latency { return &disk(r).FsyncUS }, med),
+		}
+	}
 	return out
 }
 

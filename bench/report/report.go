@@ -20,6 +20,7 @@ type Report struct {
 	Latency     Latency          `json:"latency_us"`
 	StartLag    *Latency         `json:"start_lag_us,omitempty"` // open loop only
 	Resources   *Resources       `json:"resources,omitempty"`
+	Disk        *Disk            `json:"disk,omitempty"`
 	Series      []Point          `json:"series"`
 }
 
@@ -48,6 +49,20 @@ type Resources struct {
 	// MaxRSSBytes is the process's peak resident set size over the whole
 	// run, warm-up and start included.
 	MaxRSSBytes int64 `json:"max_rss_bytes"`
+}
+
+// Disk is what the cluster's disks did in the measured phase: the group
+// commits of every node, each ended by one fdatasync. Only for engines that
+// report their group commits, and only with fsync on.
+type Disk struct {
+	// Fsyncs is the group commits synced, over all nodes.
+	Fsyncs       int64   `json:"fsyncs"`
+	FsyncsPerSec float64 `json:"fsyncs_per_sec"`
+	// EntriesPerFsync is the log entries written per group commit, on
+	// average.
+	EntriesPerFsync float64 `json:"entries_per_fsync"`
+	// FsyncUS is the time of each fdatasync in microseconds.
+	FsyncUS Latency `json:"fsync_us"`
 }
 
 // Point is one second of a run's time series.

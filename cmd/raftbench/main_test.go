@@ -128,6 +128,9 @@ func TestRunWritesAReport(t *testing.T) {
 	if want := fmt.Sprintf("p99 %d", rep.Latency.P99); !strings.Contains(out.String(), want) {
 		t.Errorf("summary %q does not mention %q", out.String(), want)
 	}
+	if rep.Disk != nil || strings.Contains(out.String(), "fdatasync") {
+		t.Errorf("a run with --fsync=false reports disk figures: %+v", rep.Disk)
+	}
 	// A second run into the same directory is refused; nothing is lost.
 	before, _ := os.ReadFile(dir + "/report.json")
 	if code := run(context.Background(), []string{"run", "--transport", "mem", "--duration", "100ms", "--out", dir}, &out, &errs); code == 0 {
@@ -189,5 +192,32 @@ func TestRunCheck(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "linearizable:") {
 		t.Errorf("no check result in %q", out.String())
+	}
+}
+
+// A durable run reports its group commits, in report.json and in the
+// summary alike.
+func TestRunReportsDisk(t *testing.T) {
+	dir := t.TempDir() + "/run"
+	var out, errs bytes.Buffer
+	code := run(context.Background(), []string{"run", "--transport", "mem", "--clients", "8", "--read-ratio", "0",
+		"--duration", "400ms", "--warmup", "100ms", "--keys", "100", "--out", dir}, &out, &errs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	rep, err := report.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rep.Disk
+	if d == nil || d.Fsyncs == 0 || d.FsyncsPerSec <= 0 || d.EntriesPerFsync <= 0 || d.FsyncUS.Max <= 0 {
+		t.Fatalf("disk figures %+v: want fsyncs, a rate, entries per fsync and times", d)
+	}
+	// Three nodes write every entry: more entries than the writes measured.
+	if entries := float64(d.Fsyncs) * d.EntriesPerFsync; entries < float64(rep.Ops) {
+		t.Errorf("%.0f entries written for %d writes", entries, rep.Ops)
+	}
+	if want := fmt.Sprintf("disk: %d fsyncs", d.Fsyncs); !strings.Contains(out.String(), want) {
+		t.Errorf("summary %q does not mention %q", out.String(), want)
 	}
 }

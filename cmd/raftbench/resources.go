@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/raftbench/raftbench/bench"
 	"github.com/raftbench/raftbench/bench/report"
 )
 
@@ -38,6 +39,19 @@ func resources(cpu time.Duration, ops int64) *report.Resources {
 		r.CPUSecondsPer100kOps = r.CPUSeconds * 1e5 / float64(ops)
 	}
 	return r
+}
+
+// diskReport summarises the nodes' group commits over a measured phase of
+// secs seconds.
+func diskReport(st bench.DiskStats, secs float64) *report.Disk {
+	d := &report.Disk{Fsyncs: st.Syncs, FsyncUS: report.LatencyOf(st.SyncUS)}
+	if secs > 0 {
+		d.FsyncsPerSec = float64(st.Syncs) / secs
+	}
+	if st.Syncs > 0 {
+		d.EntriesPerFsync = float64(st.Entries) / float64(st.Syncs)
+	}
+	return d
 }
 
 // runtimeProcs returns the Ps (GOMAXPROCS) a run uses: flag if set, the

@@ -124,9 +124,16 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 		}
 	}
 	var cpuStart time.Duration
+	disk, _ := c.(bench.DiskReporter)
+	if !cfg.cluster.Fsync {
+		disk = nil // group commits without fdatasync: nothing to report
+	}
 	onPhase := func(ph bench.Phase) {
 		if ph == bench.PhaseMeasure {
 			cpuStart = cpuTime()
+			if disk != nil {
+				disk.ResetDiskStats()
+			}
 		}
 		prof.onPhase(ph)
 	}
@@ -157,6 +164,9 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 	}
 	rep := all.Report(filepath.Base(dir), res.MeasureEnd, config)
 	rep.Resources = resources(cpu, rep.Ops)
+	if disk != nil {
+		rep.Disk = diskReport(disk.DiskStats(), rep.DurationSec)
+	}
 	if err := all.WriteDir(dir, rep); err != nil {
 		return err
 	}
@@ -196,6 +206,10 @@ func printSummary(w io.Writer, dir string, rep report.Report) {
 	fmt.Fprintf(w, "latency µs: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d  mean %.0f\n", l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
 	if g := rep.StartLag; g != nil {
 		fmt.Fprintf(w, "of which sent late by the load generator, µs: p50 %d  p99 %d  max %d\n", g.P50, g.P99, g.Max)
+	}
+	if d := rep.Disk; d != nil {
+		f := d.FsyncUS
+		fmt.Fprintf(w, "disk: %d fsyncs (%.0f/s, %.1f entries each), fdatasync µs: p50 %d  p99 %d  max %d\n", d.Fsyncs, d.FsyncsPerSec, d.EntriesPerFsync, f.P50, f.P99, f.Max)
 	}
 	fmt.Fprintf(w, "report: %s (report.json, latency.hgrm, latency.hlog, bench.txt)\n", dir)
 }
