@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"bytes"
 	"context"
@@ -42,6 +43,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"demo", "--bogus"}, 1, "unknown flag"},
 		{[]string{"demo", "extra"}, 1, "unexpected argument"},
 		{[]string{"run", "--gomaxprocs", "-1"}, 1, "--gomaxprocs"},
+		{[]string{"run", "--gogc", "-5"}, 1, "--gogc"},
 	} {
 		var out, errs bytes.Buffer
 		code := run(context.Background(), tc.args, &out, &errs)
@@ -92,7 +94,7 @@ func TestRunWritesAReport(t *testing.T) {
 	dir := t.TempDir() + "/run"
 	var out, errs bytes.Buffer
 	code := run(context.Background(), []string{"run", "--transport", "mem", "--fsync=false", "--clients", "4",
-		"--duration", "500ms", "--warmup", "100ms", "--keys", "100", "--gomaxprocs", "3", "--out", dir}, &out, &errs)
+		"--duration", "500ms", "--warmup", "100ms", "--keys", "100", "--gomaxprocs", "3", "--gogc", "300", "--out", dir}, &out, &errs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
@@ -112,11 +114,17 @@ func TestRunWritesAReport(t *testing.T) {
 		Runtime struct {
 			GoVersion  string `json:"go_version"`
 			GOMAXPROCS int    `json:"gomaxprocs"`
+			GOGC       int    `json:"gogc"`
 		} `json:"runtime"`
 	}
 	raw, _ := rep.Config.(json.RawMessage)
-	if err := json.Unmarshal(raw, &cfg); err != nil || cfg.Runtime.GOMAXPROCS != 3 || cfg.Runtime.GoVersion != runtime.Version() {
-		t.Errorf("config %s (%v): want runtime.gomaxprocs 3 and go_version %s", raw, err, runtime.Version())
+	if err := json.Unmarshal(raw, &cfg); err != nil || cfg.Runtime.GOMAXPROCS != 3 || cfg.Runtime.GOGC != 300 || cfg.Runtime.GoVersion != runtime.Version() {
+		t.Errorf("config %s (%v): want runtime.gomaxprocs 3, gogc 300 and go_version %s", raw, err, runtime.Version())
+	}
+	if p := debug.SetGCPercent(100); p == 300 {
+		t.Error("GOGC still 300 after the run: want it restored")
+	} else {
+		debug.SetGCPercent(p)
 	}
 	if rep.Ops == 0 || rep.Throughput <= 0 || rep.Latency.P50 <= 0 {
 		t.Errorf("report %+v: want ops, throughput and latency", rep)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -85,5 +86,7 @@ func runtimeProcs(flag int, fsync bool) int {
 
 // runtimeSettings describes the Go runtime a run used, for its report.
 func runtimeSettings() map[string]any {
-	return map[string]any{"go_version": runtime.Version(), "gomaxprocs": runtime.GOMAXPROCS(0), "num_cpu": runtime.NumCPU()}
+	gogc := debug.SetGCPercent(100) // reads the setting ...
+	debug.SetGCPercent(gogc)        // ... and puts it back
+	return map[string]any{"go_version": runtime.Version(), "gomaxprocs": runtime.GOMAXPROCS(0), "num_cpu": runtime.NumCPU(), "gogc": gogc}
 }

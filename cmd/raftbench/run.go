@@ -32,6 +32,7 @@ type runConfig struct {
 
 	checkTimeout time.Duration
 	gomaxprocs   int // --gomaxprocs (0: see runtimeProcs)
+	gogc         int // --gogc (0: the runtime's)
 }
 
 func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
@@ -69,6 +70,7 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 	out := fs.String("out", "", "run directory (default results/run-<timestamp>)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	gomaxprocs := fs.Int("gomaxprocs", 0, "Go runtime Ps (GOMAXPROCS) of the run's process (0: twice the default with --fsync, because every node's disk goroutine holds a P through each fdatasync; the default without; a GOMAXPROCS variable in the environment counts as set)")
+	gogc := fs.Int("gogc", 0, "Go GC target percentage (GOGC) of the run's process (0: the runtime's, 100 or the GOGC variable); a higher one collects less often for more memory")
 	profile := fs.Bool("profile", false, "write CPU and heap profiles of the measured phase (cpu.pprof, heap.pprof) into the run directory")
 	pprofDir := fs.String("pprof-dir", "", "write the profiles here instead (implies --profile)")
 	engine := fs.String("engine", "raft", "engine(s) to drive, comma-separated: "+engineNames()+"; several run in turn, each in its own process, with a combined comparison")
@@ -140,6 +142,10 @@ func runFlags(fs *pflag.FlagSet) func() (runConfig, error) {
 			return cfg, fmt.Errorf("--gomaxprocs %d: want >= 0", *gomaxprocs)
 		}
 		cfg.gomaxprocs = *gomaxprocs
+		if *gogc < 0 {
+			return cfg, fmt.Errorf("--gogc %d: want >= 0 (0: the runtime's)", *gogc)
+		}
+		cfg.gogc = *gogc
 		cfg.out, cfg.quiet = *out, *quiet
 		switch {
 		case *pprofDir != "":

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -87,6 +88,9 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 	}
 	// Before the cluster starts: the load generator sizes its workers by it.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtimeProcs(cfg.gomaxprocs, cfg.cluster.Fsync)))
+	if cfg.gogc > 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(cfg.gogc))
+	}
 	c, err := cfg.metrics.engine(cfg.engine, engines[cfg.engine]()).Start(ctx, cfg.cluster)
 	if err != nil {
 		return fmt.Errorf("starting the %s cluster: %w", cfg.engine, err)
