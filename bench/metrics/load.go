@@ -40,15 +40,17 @@ func (c *Collector) Load(engine string) *Load {
 // Wrap returns a bench.Recorder that records into r and counts each
 // request (bench.OpRecorder). Give each worker its own, as the load
 // generator does: the counts are atomic adds, shared by every worker
-// without a lock. Lags go to r if it takes them.
+// without a lock. Lags and operations go to r too if it takes them.
 func (l *Load) Wrap(r bench.Recorder) bench.Recorder {
 	lag, _ := r.(bench.LagRecorder)
-	return &recorder{r: r, lag: lag, l: l}
+	op, _ := r.(bench.OpRecorder)
+	return &recorder{r: r, lag: lag, op: op, l: l}
 }
 
 type recorder struct {
 	r   bench.Recorder
 	lag bench.LagRecorder
+	op  bench.OpRecorder // r, if it takes operations too
 	l   *Load
 }
 
@@ -67,6 +69,9 @@ func (w *recorder) Lag(at time.Time, lag time.Duration) {
 }
 
 func (w *recorder) Op(write bool, latency time.Duration, errKind string) {
+	if w.op != nil {
+		w.op.Op(write, latency, errKind)
+	}
 	l := w.l
 	if errKind != "" {
 		c, ok := l.errs[errKind]

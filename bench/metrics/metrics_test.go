@@ -247,4 +247,8 @@ func TestRecorderPassesThrough(t *testing.T) {
 	if inner.Ops() != 2 || inner.Errors()[bench.ErrKindTimeout] != 1 {
 		t.Errorf("inner recorder: %d ops, errors %v; want 2 and timeout 1", inner.Ops(), inner.Errors())
 	}
+	byOp := inner.Report("x", start.Add(time.Second), nil).ByOp
+	if byOp[report.OpWrite].Ops != 1 || byOp[report.OpRead].Errors != 1 {
+		t.Errorf("inner recorder by op %+v: want the write and the failed read passed on", byOp)
+	}
 }

@@ -166,6 +166,12 @@ func TestMedian(t *testing.T) {
 	disk := func(p99 int64, perFsync float64) Report {
 		return Report{Schema: SchemaRun, Disk: &Disk{Fsyncs: p99 * 10, EntriesPerFsync: perFsync, FsyncUS: Latency{P99: p99}}}
 	}
+	withOps := func(readP99 int64) Report {
+		return Report{Schema: SchemaRun, ByOp: map[string]OpReport{OpRead: {Ops: readP99, Latency: Latency{P99: readP99}}}}
+	}
+	if byOp := Median("o", []Report{withOps(7), withOps(3), withOps(5)}).ByOp; byOp[OpRead].Latency.P99 != 5 || byOp[OpRead].Ops != 5 {
+		t.Errorf("median by op %+v: want the reads' median p99 5", byOp)
+	}
 	d := Median("d", []Report{disk(30, 1), disk(10, 5), disk(20, 2)}).Disk
 	if d == nil || d.FsyncUS.P99 != 20 || d.Fsyncs != 200 || d.EntriesPerFsync != 2 {
 		t.Errorf("median disk figures %+v: want p99 20, 200 fsyncs, 2 entries each", d)

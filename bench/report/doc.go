@@ -80,6 +80,13 @@
 //     latency_us. It is part of every latency (measured from the intended
 //     time); a large lag means the load generator fell behind, not the
 //     cluster.
+//   - by_op (object, optional: "read" and/or "write" -> object): each kind
+//     of operation's own figures, for runs whose load generator reports
+//     them (raftbench run does): ops and errors (integers: successful and
+//     failed operations of that kind), throughput_ops_per_sec, and
+//     latency_us (the fields of latency_us, for that kind alone). A mixed
+//     workload's overall percentiles hide that writes wait for a disk and
+//     reads do not: these show each.
 //   - resources (object, optional): what the run's process used:
 //     cpu_seconds (user + system CPU during the measured phase),
 //     cpu_seconds_per_100k_ops, and max_rss_bytes (the peak resident set

@@ -73,6 +73,18 @@ func Median(name string, reps []Report) Report {
 			MaxRSSBytes:          medInt(func(r Report) int64 { return res(r).MaxRSSBytes }),
 		}
 	}
+	for kind := range reps[0].ByOp {
+		op := func(r Report) OpReport { return r.ByOp[kind] }
+		if out.ByOp == nil {
+			out.ByOp = map[string]OpReport{}
+		}
+		out.ByOp[kind] = OpReport{
+			Ops:        medInt(func(r Report) int64 { return op(r).Ops }),
+			Errors:     medInt(func(r Report) int64 { return op(r).Errors }),
+			Throughput: med(func(r Report) float64 { return op(r).Throughput }),
+			Latency:    medianLatency(reps, func(r Report) *Latency { l := op(r).Latency; return &l }, med),
+		}
+	}
 	if reps[0].Disk != nil {
 		disk := func(r Report) *Disk {
 			if r.Disk == nil {

@@ -68,6 +68,29 @@ type Recorder struct {
 	// lag holds how late open-loop requests started after their intended
 	// time (µs); nil until the first.
 	lag *hdrhistogram.Histogram
+
+	// byOp holds the reads' and the writes' own latencies and errors (Op),
+	// at opRead and opWrite; nil until the first of its kind.
+	byOp [2]*opRecord
+}
+
+// Operation kinds of Report.ByOp.
+const (
+	OpRead  = "read"
+	OpWrite = "write"
+)
+
+const (
+	opRead = iota
+	opWrite
+)
+
+var opNames = [2]string{opRead: OpRead, opWrite: OpWrite}
+
+// opRecord is one kind of operation's share of a Recorder.
+type opRecord struct {
+	hist   *hdrhistogram.Histogram // successful operations' latencies (µs)
+	errors int64
 }
 
 // NewRecorder returns an empty Recorder whose series starts at start, the
@@ -101,12 +124,7 @@ func (r *Recorder) Start() time.Time { return r.start }
 // range [1 µs, 60 s]. A sample intended before the start counts in second 0.
 // Record does not allocate, except once a second for the finished second.
 func (r *Recorder) Record(at time.Time, latency time.Duration) {
-	v := latency.Microseconds()
-	if v < LatencyMinUS {
-		v = LatencyMinUS
-	} else if v > LatencyMaxUS {
-		v = LatencyMaxUS
-	}
+	v := clampUS(latency)
 	// In range by construction: an error here is a programmer error.
 	if err := r.total.RecordValue(v); err != nil {
 		panic(fmt.Sprintf("report: record %d µs: %v", v, err))
@@ -126,6 +144,31 @@ func (r *Recorder) Record(at time.Time, latency time.Duration) {
 	}
 }
 
+func clampUS(d time.Duration) int64 {
+	return min(max(d.Microseconds(), LatencyMinUS), LatencyMaxUS)
+}
+
+// Op records a measured operation once more, by its kind (bench's
+// OpRecorder, called after Record or Error): write or read, its latency,
+// and its error kind, empty for a success. The report then gives reads and
+// writes their own figures (Report.ByOp).
+func (r *Recorder) Op(write bool, latency time.Duration, errKind string) {
+	i := opRead
+	if write {
+		i = opWrite
+	}
+	o := r.byOp[i]
+	if o == nil {
+		o = &opRecord{hist: newHistogram()}
+		r.byOp[i] = o
+	}
+	if errKind != "" {
+		o.errors++
+		return
+	}
+	_ = o.hist.RecordValue(clampUS(latency)) // in range by construction
+}
+
 // Lag records that a request intended at at (an open-loop run) was sent
 // lag later: the load generator's own delay, which Record's latency
 // includes. A large lag says the generator, not the cluster, fell behind.
@@ -133,8 +176,7 @@ func (r *Recorder) Lag(at time.Time, lag time.Duration) {
 	if r.lag == nil {
 		r.lag = newHistogram()
 	}
-	v := min(max(lag.Microseconds(), LatencyMinUS), LatencyMaxUS)
-	_ = r.lag.RecordValue(v) // in range by construction
+	_ = r.lag.RecordValue(clampUS(lag)) // in range by construction
 }
 
 // Error counts one failed operation of the given kind (ErrorTimeout,
@@ -231,6 +273,16 @@ func (r *Recorder) Merge(others ...*Recorder) {
 			}
 			r.lag.Merge(o.lag)
 		}
+		for i, op := range o.byOp {
+			if op == nil {
+				continue
+			}
+			if r.byOp[i] == nil {
+				r.byOp[i] = &opRecord{hist: newHistogram()}
+			}
+			r.byOp[i].hist.Merge(op.hist)
+			r.byOp[i].errors += op.errors
+		}
 	}
 }
 
@@ -314,6 +366,19 @@ func (r *Recorder) Report(name string, end time.Time, config any) Report {
 	}
 	if dur > 0 {
 		rep.Throughput = float64(rep.Ops) / dur.Seconds()
+	}
+	for i, o := range r.byOp {
+		if o == nil {
+			continue
+		}
+		if rep.ByOp == nil {
+			rep.ByOp = map[string]OpReport{}
+		}
+		op := OpReport{Ops: o.hist.TotalCount(), Errors: o.errors, Latency: LatencyOf(o.hist)}
+		if dur > 0 {
+			op.Throughput = float64(op.Ops) / dur.Seconds()
+		}
+		rep.ByOp[opNames[i]] = op
 	}
 	if r.lag != nil {
 		lag := LatencyOf(r.lag)

@@ -308,3 +308,41 @@ func TestRecorderLag(t *testing.T) {
 		t.Fatalf("StartLag %+v: want p50 about 50 µs and max about 50 ms", rep.StartLag)
 	}
 }
+
+// Reads and writes get their own figures, merged like the totals, and a
+// run that reports no operations has none.
+func TestRecorderByOp(t *testing.T) {
+	start := time.Unix(1000, 0)
+	a, b := NewRecorder(start), NewRecorder(start)
+	if rep := a.Report("x", start.Add(time.Second), nil); rep.ByOp != nil {
+		t.Fatalf("ByOp %+v without any operation recorded", rep.ByOp)
+	}
+	for i := 1; i <= 100; i++ {
+		lat := time.Duration(i) * time.Microsecond
+		a.Record(start, lat)
+		a.Op(false, lat, "")
+	}
+	for i := 1; i <= 10; i++ {
+		lat := time.Duration(i) * time.Millisecond
+		b.Record(start, lat)
+		b.Op(true, lat, "")
+	}
+	b.Error(start, ErrorTimeout)
+	b.Op(true, time.Second, ErrorTimeout)
+	a.Merge(b)
+	rep := a.Report("x", start.Add(2*time.Second), nil)
+	r, w := rep.ByOp[OpRead], rep.ByOp[OpWrite]
+	if len(rep.ByOp) != 2 || r.Ops != 100 || r.Errors != 0 || w.Ops != 10 || w.Errors != 1 {
+		t.Fatalf("by op %+v: want 100 reads, 10 writes and 1 failed write", rep.ByOp)
+	}
+	if r.Ops+w.Ops != rep.Ops || r.Throughput != 50 || w.Throughput != 5 {
+		t.Errorf("ops %d + %d of %d, throughputs %v and %v: want the totals split, 50/s and 5/s", r.Ops, w.Ops, rep.Ops, r.Throughput, w.Throughput)
+	}
+	if r.Latency.Max != 100 || w.Latency.Min < 990 || w.Latency.P50 < 4990 || w.Latency.P50 > 5010 {
+		t.Errorf("latencies: reads %+v, writes %+v; want reads up to 100 µs, writes 1-10 ms", r.Latency, w.Latency)
+	}
+	// The failed write's second is not a latency.
+	if w.Latency.Max > 10_100 {
+		t.Errorf("write max %d µs: a failed write was recorded as a latency", w.Latency.Max)
+	}
+}

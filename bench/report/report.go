@@ -8,20 +8,21 @@ const SchemaRun = "raftbench/run/v1"
 // Report is the content of a load run's report.json. See the package
 // documentation for the meaning of every field.
 type Report struct {
-	Schema      string           `json:"schema"`
-	Name        string           `json:"name,omitempty"`
-	Config      any              `json:"config,omitempty"`
-	Start       time.Time        `json:"start"`
-	End         time.Time        `json:"end"`
-	DurationSec float64          `json:"duration_sec"`
-	Ops         int64            `json:"ops"`
-	Errors      map[string]int64 `json:"errors"`
-	Throughput  float64          `json:"throughput_ops_per_sec"`
-	Latency     Latency          `json:"latency_us"`
-	StartLag    *Latency         `json:"start_lag_us,omitempty"` // open loop only
-	Resources   *Resources       `json:"resources,omitempty"`
-	Disk        *Disk            `json:"disk,omitempty"`
-	Series      []Point          `json:"series"`
+	Schema      string              `json:"schema"`
+	Name        string              `json:"name,omitempty"`
+	Config      any                 `json:"config,omitempty"`
+	Start       time.Time           `json:"start"`
+	End         time.Time           `json:"end"`
+	DurationSec float64             `json:"duration_sec"`
+	Ops         int64               `json:"ops"`
+	Errors      map[string]int64    `json:"errors"`
+	Throughput  float64             `json:"throughput_ops_per_sec"`
+	Latency     Latency             `json:"latency_us"`
+	StartLag    *Latency            `json:"start_lag_us,omitempty"` // open loop only
+	ByOp        map[string]OpReport `json:"by_op,omitempty"`        // OpRead, OpWrite
+	Resources   *Resources          `json:"resources,omitempty"`
+	Disk        *Disk               `json:"disk,omitempty"`
+	Series      []Point             `json:"series"`
 }
 
 // Latency summarises the latencies of successful operations, in
@@ -34,6 +35,15 @@ type Latency struct {
 	Max  int64   `json:"max"`
 	Mean float64 `json:"mean"`
 	Min  int64   `json:"min"`
+}
+
+// OpReport is one kind of operation's share of a run: its successful
+// operations, its failed ones, and its own latencies.
+type OpReport struct {
+	Ops        int64   `json:"ops"`
+	Errors     int64   `json:"errors"`
+	Throughput float64 `json:"throughput_ops_per_sec"`
+	Latency    Latency `json:"latency_us"`
 }
 
 // Resources is what the run's process used. The load generator runs in

@@ -30,6 +30,7 @@ func testRun(t testing.TB, span time.Duration) (*Recorder, Report) {
 func TestWriteDirLoadRoundTrip(t *testing.T) {
 	r, rep := testRun(t, 4*time.Second)
 	rep.Resources = &Resources{CPUSeconds: 1.5, CPUSecondsPer100kOps: 0.25, MaxRSSBytes: 1 << 20}
+	rep.ByOp = map[string]OpReport{OpRead: {Ops: 5, Throughput: 1.25, Latency: Latency{P50: 10, P99: 20}}, OpWrite: {Ops: 2, Errors: 1, Latency: Latency{Max: 9}}}
 	rep.Disk = &Disk{Fsyncs: 40, FsyncsPerSec: 10, EntriesPerFsync: 12.5, FsyncUS: Latency{P50: 400, P99: 4000, Max: 9000, Mean: 700}}
 	dir := filepath.Join(t.TempDir(), "run1")
 	if err := r.WriteDir(dir, rep); err != nil {

@@ -136,6 +136,14 @@ func TestRunWritesAReport(t *testing.T) {
 	if want := fmt.Sprintf("p99 %d", rep.Latency.P99); !strings.Contains(out.String(), want) {
 		t.Errorf("summary %q does not mention %q", out.String(), want)
 	}
+	// Half reads, half writes (the default): each kind's own figures.
+	reads, writes := rep.ByOp[report.OpRead], rep.ByOp[report.OpWrite]
+	if reads.Ops == 0 || writes.Ops == 0 || reads.Ops+writes.Ops != rep.Ops || reads.Latency.P50 <= 0 || writes.Latency.P50 <= 0 {
+		t.Errorf("by op %+v: want reads and writes that add up to %d ops", rep.ByOp, rep.Ops)
+	}
+	if want := fmt.Sprintf("reads: %d ops", reads.Ops); !strings.Contains(out.String(), want) {
+		t.Errorf("summary %q does not mention %q", out.String(), want)
+	}
 	if rep.Disk != nil || strings.Contains(out.String(), "fdatasync") {
 		t.Errorf("a run with --fsync=false reports disk figures: %+v", rep.Disk)
 	}

@@ -211,6 +211,12 @@ func printSummary(w io.Writer, dir string, rep report.Report) {
 	if g := rep.StartLag; g != nil {
 		fmt.Fprintf(w, "of which sent late by the load generator, µs: p50 %d  p99 %d  max %d\n", g.P50, g.P99, g.Max)
 	}
+	if len(rep.ByOp) > 1 { // a mixed workload: each kind's own figures
+		for _, kind := range []string{report.OpRead, report.OpWrite} {
+			op := rep.ByOp[kind]
+			fmt.Fprintf(w, "  %ss: %d ops (%.0f/s), %d errors, µs: p50 %d  p99 %d  max %d\n", kind, op.Ops, op.Throughput, op.Errors, op.Latency.P50, op.Latency.P99, op.Latency.Max)
+		}
+	}
 	if d := rep.Disk; d != nil {
 		f := d.FsyncUS
 		fmt.Fprintf(w, "disk: %d fsyncs (%.0f/s, %.1f entries each), fdatasync µs: p50 %d  p99 %d  max %d\n", d.Fsyncs, d.FsyncsPerSec, d.EntriesPerFsync, f.P50, f.P99, f.Max)
@@ -256,6 +262,9 @@ func (c *countingRecorder) Record(at time.Time, lat time.Duration) {
 }
 func (c *countingRecorder) Error(at time.Time, kind string)     { c.r.Error(at, kind) }
 func (c *countingRecorder) Lag(at time.Time, lag time.Duration) { c.r.Lag(at, lag) }
+func (c *countingRecorder) Op(write bool, lat time.Duration, errKind string) {
+	c.r.Op(write, lat, errKind)
+}
 
 func runCompare(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
