@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +39,7 @@ type client struct {
 	write        bool
 	cmd          []byte // a write's command (a read through the log's, too)
 	key          []byte // a copy: the generator reuses its buffer
+	keyHeld      bool   // an engine may still read key: the next gets a new one
 	value        []byte // the value written (kept for the history)
 	intended     time.Time
 	call         time.Time
@@ -52,12 +52,42 @@ type client struct {
 
 // answer is an engine's reply to one attempt, queued for the worker.
 type answer struct {
-	cl     *client
-	token  uint64
-	target uint64
-	value  []byte
-	found  bool
-	err    error
+	at    *attemptCall
+	value []byte
+	found bool
+	err   error
+}
+
+// attemptCall is one attempt as the engine sees it: the callbacks it
+// answers through, and which client and attempt the answer is for (an
+// answer to an attempt given up on is recognised by its token). The
+// worker recycles them, so an attempt allocates nothing: the engine calls
+// back exactly once, and the worker takes the call back once it has read
+// that answer.
+type attemptCall struct {
+	cl      *client
+	token   uint64
+	onWrite func(any, error)
+	onRead  func([]byte, bool, error)
+}
+
+// newCall returns an attemptCall for cl's current attempt, a recycled one
+// if the worker has one.
+func (w *worker) newCall(cl *client) *attemptCall {
+	var c *attemptCall
+	if n := len(w.freeCalls); n > 0 {
+		c = w.freeCalls[n-1]
+		w.freeCalls = w.freeCalls[:n-1]
+	} else {
+		c = &attemptCall{}
+		// Bound once per call, not once per attempt.
+		c.onWrite = func(_ any, err error) { w.answers.push(answer{at: c, err: err}) }
+		c.onRead = func(value []byte, found bool, err error) {
+			w.answers.push(answer{at: c, value: value, found: found, err: err})
+		}
+	}
+	c.cl, c.token = cl, cl.token
+	return c
 }
 
 // answerQueue takes answers from engine goroutines without ever blocking
@@ -106,6 +136,7 @@ type worker struct {
 	answers      answerQueue
 	sched        *schedule // open loop only
 	ctx          context.Context
+	freeCalls    []*attemptCall // answered: ready for another attempt
 }
 
 func newWorker(c AsyncCluster, cfg *LoadConfig, rec Recorder, measureStart time.Time) *worker {
@@ -227,7 +258,13 @@ func (w *worker) start(cl *client, intended, now time.Time) {
 	op := cl.gen.Next()
 	cl.busy, cl.refused, cl.maybeApplied, cl.pending = true, false, false, false
 	cl.write = op.Kind == workloads.Write
-	cl.key = bytes.Clone(op.Key)
+	// The client's own copy, reused from request to request unless one
+	// timed out: its attempt may still be in an engine that reads the key
+	// until it answers.
+	if cl.keyHeld {
+		cl.key, cl.keyHeld = nil, false
+	}
+	cl.key = append(cl.key[:0], op.Key...)
 	cl.cmd, cl.value = nil, nil
 	if cl.write {
 		cl.seq++
@@ -256,7 +293,6 @@ func (w *worker) attempt(cl *client) {
 	cl.token++
 	cl.retryAt = time.Time{}
 	target := w.target(cl)
-	a := answer{cl: cl, token: cl.token, target: target}
 	switch {
 	case target == 0:
 		// Nobody to ask: wait and ask the cluster again.
@@ -264,19 +300,22 @@ func (w *worker) attempt(cl *client) {
 		w.retryLater(cl)
 	case cl.write:
 		cl.pending = true
-		// The callback is one allocation per attempt: it must carry the
-		// attempt's token, so that a late answer to an abandoned attempt
-		// is recognised.
-		w.c.WriteAsync(w.ctx, target, cl.cmd, func(_ any, err error) {
-			a.err = err
-			w.answers.push(a)
-		})
+		w.c.WriteAsync(w.ctx, target, cl.cmd, w.newCall(cl).onWrite)
 	default:
-		w.c.ReadAsync(w.ctx, target, w.cfg.ReadMode, cl.key, func(value []byte, found bool, err error) {
-			a.value, a.found, a.err = value, found, err
-			w.answers.push(a)
-		})
+		w.c.ReadAsync(w.ctx, target, w.cfg.ReadMode, cl.key, w.newCall(cl).onRead)
 	}
+}
+
+// notLeader returns err's NotLeaderError, if it has one. Apart from
+// handle because errors.As makes its target escape: a success, the common
+// answer, then allocates nothing.
+func notLeader(err error) (*NotLeaderError, bool) {
+	if err == nil {
+		return nil, false
+	}
+	var nl *NotLeaderError
+	ok := errors.As(err, &nl)
+	return nl, ok
 }
 
 // target picks the node for the next attempt: the known leader, or for
@@ -301,13 +340,14 @@ func (w *worker) target(cl *client) uint64 {
 // handle takes an answer, read from the queue at now: the request is
 // done, redirected or retried.
 func (w *worker) handle(a answer, now time.Time) {
-	cl := a.cl
-	if !cl.busy || a.token != cl.token {
+	cl, token := a.at.cl, a.at.token
+	a.at.cl = nil
+	w.freeCalls = append(w.freeCalls, a.at) // its one answer is in hand
+	if !cl.busy || token != cl.token {
 		return // an attempt given up on (it timed out)
 	}
 	err := a.err
-	var nl *NotLeaderError
-	refused := errors.As(err, &nl)
+	nl, refused := notLeader(err)
 	if cl.write {
 		cl.pending = false
 		if (!refused || nl.MaybeApplied) && !errors.Is(err, node.ErrDropped) && !errors.Is(err, ErrNodeDown) {
@@ -385,6 +425,7 @@ func (w *worker) expire(now time.Time) {
 // timeout ends cl's request at its deadline: not_leader if the last
 // answer was a refusal, timeout otherwise.
 func (w *worker) timeout(cl *client, now time.Time) {
+	cl.keyHeld = true // the attempt may be unanswered yet
 	kind := ErrKindTimeout
 	if cl.refused {
 		kind = ErrKindNotLeader

@@ -25,6 +25,7 @@ type scriptCluster struct {
 	firstCmd map[string][]byte
 	hold     map[uint64]bool // sequence numbers node 2 never answers
 	retried  int             // writes sent again with identical bytes
+	changed  int             // reads whose key changed before their answer
 }
 
 func (s *scriptCluster) setLeader(id uint64) {
@@ -65,7 +66,17 @@ func (s *scriptCluster) ReadAsync(ctx context.Context, node uint64, mode ReadMod
 	s.mu.Lock()
 	s.attempts[node]++
 	s.mu.Unlock()
-	s.answer(node, false, func(err error) { done(nil, false, err) })
+	orig := bytes.Clone(key)
+	s.answer(node, false, func(err error) {
+		// The key is the caller's until done is called, even for an
+		// answer that comes after the request timed out.
+		if !bytes.Equal(key, orig) {
+			s.mu.Lock()
+			s.changed++
+			s.mu.Unlock()
+		}
+		done(nil, false, err)
+	})
 }
 
 func (s *scriptCluster) answer(node uint64, hold bool, done func(error)) {
@@ -148,6 +159,33 @@ func TestWorkerTimesOutAndIgnoresLateAnswers(t *testing.T) {
 	// 700 ms of 100 ms timeouts (checked every 50 ms): 4-7 per client.
 	if timeouts < 4*clients || timeouts > 7*clients {
 		t.Errorf("%d timeouts, want %d-%d", timeouts, 4*clients, 7*clients)
+	}
+}
+
+// A read that timed out may still be in the engine: the key it was given
+// stays as it was until the engine answers, although the client has moved
+// on to other requests (the race detector watches the bytes too).
+func TestWorkerKeepsTimedOutReadsKeys(t *testing.T) {
+	for _, delay := range []time.Duration{0, 30 * time.Millisecond} { // on time; after the timeout
+		c := newScriptCluster(2)
+		c.delay = delay
+		rec := &countRecorder{errs: map[string]int{}}
+		cfg := workload()
+		cfg.ReadRatio = 1
+		_, err := RunLoad(context.Background(), c, LoadConfig{Clients: 4, Duration: 300 * time.Millisecond,
+			Timeout: 10 * time.Millisecond, Workload: cfg}, func(time.Time) Recorder { return rec }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * delay) // the last late answers
+		c.mu.Lock()
+		if c.changed != 0 {
+			t.Errorf("delay %v: %d reads saw their key change before they answered", delay, c.changed)
+		}
+		if n := c.attempts[2]; n < 20 {
+			t.Errorf("delay %v: %d reads, want at least 20", delay, n)
+		}
+		c.mu.Unlock()
 	}
 }
 
