@@ -17,7 +17,7 @@ type applyWork struct {
 // readWait is a confirmed read point and the reads waiting for it.
 type readWait struct {
 	index uint64
-	reqs  []*readRequest
+	reqs  []readRequest
 }
 
 // applyLoop is the apply goroutine: it owns the state machine, applies

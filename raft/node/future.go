@@ -68,19 +68,18 @@ func (f *Future) Index() uint64 {
 }
 
 // readRequest waits until the local state machine may serve a
-// linearizable read.
+// linearizable read. It travels by value through the queues (three words):
+// a read with ReadAsync allocates nothing in the node.
 type readRequest struct {
-	done  chan struct{} // nil for a read made with ReadAsync
-	cb    func(err error)
+	cb    func(err error) // ReadAsync's; nil for a blocking read
+	errC  chan error      // a blocking read's answer (capacity 1)
 	lease bool
-	err   error
 }
 
-func (r *readRequest) complete(err error) {
-	r.err = err
+func (r readRequest) complete(err error) {
 	if r.cb != nil {
 		r.cb(err)
 		return
 	}
-	close(r.done)
+	r.errC <- err
 }

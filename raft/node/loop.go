@@ -14,7 +14,7 @@ const msgCampaign raft.MessageType = 255
 
 // readBatch is the reads that share one ReadIndex request.
 type readBatch struct {
-	reqs  []*readRequest
+	reqs  []readRequest
 	asked time.Duration
 }
 
@@ -214,11 +214,11 @@ func (n *Node) step(core *raft.Raft, now time.Duration, msgs []raft.Message) {
 
 // handleReads takes every waiting read: lease reads that the lease covers
 // are answered at once; the rest share one ReadIndex request.
-func (n *Node) handleReads(core *raft.Raft, now time.Duration, r *readRequest, reads map[uint64]*readBatch, seq uint64) {
+func (n *Node) handleReads(core *raft.Raft, now time.Duration, r readRequest, reads map[uint64]*readBatch, seq uint64) {
 	b := &readBatch{asked: now}
-	var leased []*readRequest
+	var leased []readRequest
 	leaseIndex, leaseOK := uint64(0), false
-	add := func(r *readRequest) {
+	add := func(r readRequest) {
 		if r.lease {
 			if !leaseOK {
 				leaseIndex, leaseOK = core.LeaseRead(now)

@@ -31,7 +31,7 @@ type Node struct {
 	start time.Time // the zero of the core's clock
 
 	propC     chan proposal
-	readC     chan *readRequest
+	readC     chan readRequest
 	recvC     chan []raft.Message
 	diskC     chan diskWork
 	applyC    chan applyWork
@@ -129,7 +129,7 @@ func Open(cfg Config) (*Node, error) {
 		cfg: cfg, id: rc.ID, wal: w, snaps: snaps, sm: cfg.StateMachine,
 		start: time.Now(),
 		propC: make(chan proposal, cfg.ProposalQueue),
-		readC: make(chan *readRequest, 1024),
+		readC: make(chan readRequest, 1024),
 		recvC: make(chan []raft.Message, cfg.queueLen()),
 		// Deep enough that a disk stall (another node's fsync, a snapshot
 		// being written) does not block the loop: a blocked loop sends no
@@ -265,7 +265,7 @@ func (n *Node) submitProposal(ctx context.Context, p proposal) {
 }
 
 // submitRead is submitProposal for reads.
-func (n *Node) submitRead(ctx context.Context, r *readRequest) {
+func (n *Node) submitRead(ctx context.Context, r readRequest) {
 	n.submit.RLock()
 	defer n.submit.RUnlock()
 	select {
@@ -325,15 +325,15 @@ func (n *Node) LeaseRead(ctx context.Context) error { return n.read(ctx, true) }
 // confirmed one waits for the apply goroutine to reach its index (or for
 // Stop).
 func (n *Node) ReadAsync(ctx context.Context, lease bool, done func(err error)) {
-	n.submitRead(ctx, &readRequest{cb: done, lease: lease})
+	n.submitRead(ctx, readRequest{cb: done, lease: lease})
 }
 
 func (n *Node) read(ctx context.Context, lease bool) error {
-	r := &readRequest{done: make(chan struct{}), lease: lease}
+	r := readRequest{errC: make(chan error, 1), lease: lease}
 	n.submitRead(ctx, r)
 	select {
-	case <-r.done:
-		return r.err
+	case err := <-r.errC:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
