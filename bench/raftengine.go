@@ -264,7 +264,8 @@ func (c *raftCluster) WriteAsync(ctx context.Context, id uint64, cmd []byte, don
 }
 
 // ReadAsync reads the value in the read's callback, on the node's apply
-// goroutine: a lookup costs less than handing the read back first.
+// goroutine: a lookup costs less than handing the read back first, and
+// there it needs no lock.
 func (c *raftCluster) ReadAsync(ctx context.Context, id uint64, mode ReadMode, key []byte, done func([]byte, bool, error)) {
 	m, err := c.member(id)
 	if err != nil {
@@ -281,7 +282,7 @@ func (c *raftCluster) ReadAsync(ctx context.Context, id uint64, mode ReadMode, k
 			done(nil, false, mapErr(err))
 			return
 		}
-		v, ok := m.kv.Get(key)
+		v, ok := m.kv.GetInApply(key) // on the apply goroutine
 		done(v, ok, nil)
 	})
 }

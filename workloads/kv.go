@@ -246,8 +246,17 @@ func (kv *KV) exec(c Command) *Result {
 // to call concurrently with Apply.
 func (kv *KV) Get(key []byte) ([]byte, bool) {
 	kv.mu.RLock()
+	defer kv.mu.RUnlock()
+	return kv.GetInApply(key)
+}
+
+// GetInApply is Get for the goroutine that applies (a node's read callback
+// runs there once the read point is applied): nothing else changes the
+// state, so it takes no lock. Two atomic adds per read on a lock word
+// that the applying goroutine also writes were 3% of a read-heavy run's
+// CPU. From any other goroutine, use Get.
+func (kv *KV) GetInApply(key []byte) ([]byte, bool) {
 	e, ok := kv.tree.Get(keyEntry(key))
-	kv.mu.RUnlock()
 	if !ok {
 		return nil, false
 	}

@@ -76,6 +76,17 @@ func TestKVApply(t *testing.T) {
 				if got, ok := a.kv.Get([]byte(key)); !ok || string(got) != want {
 					t.Fatalf("Get(%q): got (%q, %v), want (%q, true)", key, got, ok, want)
 				}
+				if got, ok := a.kv.GetInApply([]byte(key)); !ok || string(got) != want {
+					t.Fatalf("GetInApply(%q): got (%q, %v), want (%q, true)", key, got, ok, want)
+				}
+			}
+			for _, gone := range []string{"b", "missing"} {
+				if _, in := tt.want[gone]; in {
+					continue
+				}
+				if got, ok := a.kv.GetInApply([]byte(gone)); ok {
+					t.Fatalf("GetInApply(%q) = %q: want not found", gone, got)
+				}
 			}
 			if got := a.kv.Applied(); got != uint64(len(tt.steps)) {
 				t.Fatalf("Applied: got %d, want %d", got, len(tt.steps))

@@ -323,7 +323,8 @@ func (n *Node) LeaseRead(ctx context.Context) error { return n.read(ctx, true) }
 // the rules of ProposeAsync. The read has no deadline of its own: one the
 // leader never confirms fails after two maximum election timeouts; a
 // confirmed one waits for the apply goroutine to reach its index (or for
-// Stop).
+// Stop). A successful read's done runs on the apply goroutine, between two
+// Applies: it may read the state machine as Apply does, without a lock.
 func (n *Node) ReadAsync(ctx context.Context, lease bool, done func(err error)) {
 	n.submitRead(ctx, readRequest{cb: done, lease: lease})
 }
