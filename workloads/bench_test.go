@@ -3,6 +3,7 @@ package workloads
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"testing"
 )
 
@@ -115,5 +116,25 @@ func BenchmarkKVGet(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		key = AppendKey(key[:0], uint64(i*7919%100_000))
 		kv.Get(key)
+	}
+}
+
+// BenchmarkSnapshotWrite writes a snapshot of 100k keys of 128 B, the
+// run command's default state, as a node does every SnapshotEntries.
+func BenchmarkSnapshotWrite(b *testing.B) {
+	kv := NewKV(KVConfig{})
+	val := make([]byte, 128)
+	for i := uint64(1); i <= 100_000; i++ {
+		kv.Apply(i, EncodePut(i%1024+1, i, AppendKey(nil, i), val))
+	}
+	v, _ := kv.Snapshot()
+	defer v.Release()
+	b.ReportAllocs()
+	for b.Loop() {
+		n, err := v.WriteTo(io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(n)
 	}
 }

@@ -38,7 +38,7 @@ func (v *snapshotView) WriteTo(w io.Writer) (int64, error) {
 	if v.tree == nil {
 		return 0, errors.New("workloads: WriteTo of a released snapshot view")
 	}
-	e := encoder{w: bufio.NewWriterSize(w, 64<<10)}
+	e := newEncoder(w)
 	e.write([]byte(snapshotMagic))
 	e.u32(snapshotVersion)
 	e.u64(v.applied)
@@ -65,13 +65,7 @@ func (v *snapshotView) WriteTo(w io.Writer) (int64, error) {
 		e.write(en.all())
 		return e.err == nil
 	})
-	var sum [4]byte
-	binary.LittleEndian.PutUint32(sum[:], e.crc)
-	e.write(sum[:])
-	if e.err == nil {
-		e.err = e.w.Flush()
-	}
-	return e.n, e.err
+	return e.finish()
 }
 
 // Release drops the view's references; the nodes it shared with the live
@@ -82,15 +76,46 @@ func (v *snapshotView) Release() {
 }
 
 type encoder struct {
-	w       *bufio.Writer
-	crc     uint32
-	n       int64
-	err     error
-	scratch [8]byte
+	w   io.Writer
+	buf []byte // bytes not yet checksummed and written
+	crc uint32 // of every byte written to w so far
+	n   int64
+	err error
+}
+
+// encoderChunk is how many bytes the encoder gathers before it checksums
+// and writes them in one go. The checksum of a large buffer takes the
+// CPU's fast path; updated per key and value, it was 9% of a write-heavy
+// run's CPU (three pieces of a few bytes to a few hundred per entry).
+const encoderChunk = 64 << 10
+
+func newEncoder(w io.Writer) *encoder {
+	return &encoder{w: w, buf: make([]byte, 0, encoderChunk)}
+}
+
+// room makes space for n more bytes in buf.
+func (e *encoder) room(n int) {
+	if len(e.buf)+n > cap(e.buf) {
+		e.flush()
+	}
 }
 
 func (e *encoder) write(p []byte) {
-	if e.err != nil {
+	e.room(len(p))
+	if len(p) > cap(e.buf) { // larger than a chunk: as it is
+		e.emit(p)
+		return
+	}
+	e.buf = append(e.buf, p...)
+}
+
+func (e *encoder) flush() {
+	e.emit(e.buf)
+	e.buf = e.buf[:0]
+}
+
+func (e *encoder) emit(p []byte) {
+	if e.err != nil || len(p) == 0 {
 		return
 	}
 	e.crc = crc32.Update(e.crc, castagnoli, p)
@@ -99,14 +124,24 @@ func (e *encoder) write(p []byte) {
 	e.err = err
 }
 
-func (e *encoder) u8(x byte) { e.scratch[0] = x; e.write(e.scratch[:1]) }
+func (e *encoder) u8(x byte) { e.room(1); e.buf = append(e.buf, x) }
 func (e *encoder) u32(x uint32) {
-	binary.LittleEndian.PutUint32(e.scratch[:], x)
-	e.write(e.scratch[:4])
+	e.room(4)
+	e.buf = binary.LittleEndian.AppendUint32(e.buf, x)
 }
 func (e *encoder) u64(x uint64) {
-	binary.LittleEndian.PutUint64(e.scratch[:], x)
-	e.write(e.scratch[:8])
+	e.room(8)
+	e.buf = binary.LittleEndian.AppendUint64(e.buf, x)
+}
+
+// finish writes what is buffered, then the checksum of every byte before
+// it, and returns the bytes written and the first error.
+func (e *encoder) finish() (int64, error) {
+	e.flush()
+	var sum [4]byte
+	binary.LittleEndian.PutUint32(sum[:], e.crc)
+	e.emit(sum[:])
+	return e.n, e.err
 }
 
 // decoder reads the snapshot format with a sticky error and a running
