@@ -246,12 +246,11 @@ func readSnapshot(r io.Reader) (*btree.BTreeG[entry], sessions, uint64, error) {
 			res.Value = d.bytes(int(n))
 		}
 		s.result = res
-		if _, dup := ss.byClient.Get(s); dup {
+		if _, dup := ss.get(s.client); dup {
 			d.fail("session %d repeats client %d", i, s.client)
 			break
 		}
-		ss.byClient.Set(s)
-		ss.uses.push(use{index: s.lastIndex, client: s.client})
+		ss.put(s)
 		prevIndex = s.lastIndex
 	}
 
