@@ -21,6 +21,14 @@ const (
 	// enough, and a scan of every client per tick is not free).
 	tickInterval  = 2 * time.Millisecond
 	deadlineTicks = 25
+
+	// openLoopWake is the shortest sleep of an open-loop worker before its
+	// next intended send: requests due closer together than this go out
+	// together, after one wake-up. Waking for every request (tens of
+	// thousands a second per worker) cost 2% of an open loop's CPU at 70 k
+	// writes/s (3 alternating pairs, fsync off); the wait counts in each request's latency, measured from
+	// its intended time, and in start_lag_us.
+	openLoopWake = 100 * time.Microsecond
 )
 
 // client is one logical client: a session (id and sequence number, so a
@@ -221,7 +229,7 @@ func (w *worker) run(ctx context.Context) {
 				w.start(w.popIdle(), at, time.Now())
 			}
 			if at, ok := w.sched.next(); ok && len(w.idle) > 0 {
-				due.Reset(time.Until(at))
+				due.Reset(max(time.Until(at), openLoopWake))
 			}
 		}
 		select {
