@@ -31,10 +31,11 @@ type DiskReporter interface {
 	DiskStats() DiskStats
 }
 
-// diskRecorder gathers the group commits of a cluster's nodes. The nodes'
-// disk goroutines report to it at once; it is told once per fdatasync,
-// never per entry, so one mutex is cheap enough.
-type diskRecorder struct {
+// DiskRecorder gathers the group commits of a cluster's nodes, for an
+// engine to embed as its DiskReporter. The nodes' disk goroutines report to
+// it at once (Add); it is told once per fdatasync, never per entry, so one
+// mutex is cheap enough.
+type DiskRecorder struct {
 	mu    sync.Mutex
 	stats DiskStats
 }
@@ -43,19 +44,22 @@ type diskRecorder struct {
 // significant digits as the latency histograms.
 const diskMaxUS = 100_000_000
 
-func newDiskRecorder() *diskRecorder {
-	r := &diskRecorder{}
+// NewDiskRecorder returns an empty DiskRecorder.
+func NewDiskRecorder() *DiskRecorder {
+	r := &DiskRecorder{}
 	r.ResetDiskStats()
 	return r
 }
 
-func (r *diskRecorder) ResetDiskStats() {
+// ResetDiskStats starts the counts afresh.
+func (r *DiskRecorder) ResetDiskStats() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stats = DiskStats{SyncUS: hdrhistogram.New(1, diskMaxUS, 3)}
 }
 
-func (r *diskRecorder) DiskStats() DiskStats {
+// DiskStats returns a copy of the counts since the last reset.
+func (r *DiskRecorder) DiskStats() DiskStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := r.stats
@@ -63,7 +67,9 @@ func (r *diskRecorder) DiskStats() DiskStats {
 	return out
 }
 
-func (r *diskRecorder) add(entries int, sync time.Duration) {
+// Add records one group commit of entries entries whose fdatasync took
+// sync.
+func (r *DiskRecorder) Add(entries int, sync time.Duration) {
 	us := min(sync.Microseconds(), diskMaxUS) // RecordValue refuses more
 	r.mu.Lock()
 	r.stats.Syncs++
@@ -76,11 +82,11 @@ func (r *diskRecorder) add(entries int, sync time.Duration) {
 // the cluster's diskRecorder too.
 type diskMetrics struct {
 	node.Metrics // next: the observer's, or noMetrics
-	disk         *diskRecorder
+	disk         *DiskRecorder
 }
 
 func (m diskMetrics) GroupCommit(entries int, sync time.Duration) {
-	m.disk.add(entries, sync)
+	m.disk.Add(entries, sync)
 	m.Metrics.GroupCommit(entries, sync)
 }
 

@@ -34,7 +34,7 @@ func (e RaftEngine) Start(ctx context.Context, cfg ClusterConfig) (Cluster, erro
 		return nil, fmt.Errorf("raft engine: %d nodes", cfg.Nodes)
 	}
 	c := &raftCluster{cfg: cfg, obs: e.Observer, roles: make(chan RoleChange, 1024), members: map[uint64]*member{},
-		diskRecorder: newDiskRecorder()}
+		DiskRecorder: NewDiskRecorder()}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "raftbench-")
 		if err != nil {
@@ -75,7 +75,7 @@ type raftCluster struct {
 	memNet        *mem.Network
 	roles         chan RoleChange
 	obs           NodeObserver // may be nil
-	*diskRecorder              // every node's group commits: the DiskReporter
+	*DiskRecorder              // every node's group commits: the DiskReporter
 
 	// running holds the running members by id, read on every request
 	// without a lock: a read-locked mutex there cost 3% of the CPU with 95%
@@ -145,7 +145,7 @@ func (c *raftCluster) start(id uint64) error {
 			next = m
 		}
 	}
-	cfg.Metrics = diskMetrics{Metrics: next, disk: c.diskRecorder}
+	cfg.Metrics = diskMetrics{Metrics: next, disk: c.DiskRecorder}
 	n, err := node.Open(cfg)
 	if err != nil {
 		return err

@@ -17,5 +17,7 @@ func TestRaftEngineLinearizable(t *testing.T) {
 	enginetest.Linearizable(t, bench.RaftEngine{}, "mem")
 }
 
+func TestRaftEngineDiskStats(t *testing.T) { enginetest.DiskStats(t, bench.RaftEngine{}) }
+
 func BenchmarkRaftWriteTCP(b *testing.B) { enginetest.BenchmarkLoad(b, bench.RaftEngine{}, 0) }
 func BenchmarkRaftMixedTCP(b *testing.B) { enginetest.BenchmarkLoad(b, bench.RaftEngine{}, 0.5) }

@@ -40,6 +40,7 @@ var (
 	_ bench.Engine       = Engine{}
 	_ bench.AsyncCluster = (*cluster)(nil)
 	_ bench.Describer    = (*cluster)(nil)
+	_ bench.DiskReporter = (*cluster)(nil)
 )
 
 // Start starts every node of the cluster and returns once they run (a
@@ -61,7 +62,7 @@ func (e Engine) Start(ctx context.Context, cfg bench.ClusterConfig) (bench.Clust
 	}
 	c := &cluster{cfg: cfg, timing: t, async: e.AsyncStorageWrites, engineName: e.Name(),
 		roles: make(chan bench.RoleChange, 1024), running: map[uint64]*atomic.Pointer[node]{},
-		addrs: map[uint64]string{}}
+		addrs: map[uint64]string{}, DiskRecorder: bench.NewDiskRecorder()}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "raftbench-etcd-")
 		if err != nil {
@@ -125,6 +126,8 @@ type cluster struct {
 	roleMu      sync.Mutex
 	roles       chan bench.RoleChange
 	rolesClosed bool
+
+	*bench.DiskRecorder // every node's WAL syncs: the DiskReporter
 }
 
 func (c *cluster) listen(id uint64, addr string) (*tcpListener, error) {
@@ -173,6 +176,7 @@ func (c *cluster) start(id uint64, ln *tcpListener) (err error) {
 	if err != nil {
 		return err
 	}
+	st.disk = c.DiskRecorder
 	defer func() {
 		if err != nil {
 			st.close()

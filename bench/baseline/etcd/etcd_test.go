@@ -40,6 +40,13 @@ func TestAsyncLinearizable(t *testing.T) {
 	enginetest.Linearizable(t, etcd.Engine{AsyncStorageWrites: true}, "tcp")
 }
 
+func TestDiskStats(t *testing.T) {
+	t.Parallel()
+	for _, async := range []bool{false, true} {
+		enginetest.DiskStats(t, etcd.Engine{AsyncStorageWrites: async})
+	}
+}
+
 func TestName(t *testing.T) {
 	if got := (etcd.Engine{}).Name(); got != "etcd" {
 		t.Errorf("Name() = %q, want etcd", got)

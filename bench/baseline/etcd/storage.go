@@ -6,7 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"time"
 
+	"github.com/raftbench/raftbench/bench"
 	rbraft "github.com/raftbench/raftbench/raft"
 	"github.com/raftbench/raftbench/raft/snap"
 	"github.com/raftbench/raftbench/raft/wal"
@@ -42,6 +44,11 @@ type storage struct {
 	savedHS, pendingHS raftpb.HardState
 	dirty              bool           // something was queued in the WAL since the last sync
 	scratch            []rbraft.Entry // conversion buffer, reused: Save copies what it needs
+
+	// disk, if set, is told of every sync: the entries queued since the
+	// last one (pending) and the fdatasync's time.
+	disk    *bench.DiskRecorder
+	pending int
 }
 
 // recovered is what a node restarts from.
@@ -163,6 +170,7 @@ func (s *storage) save(hs raftpb.HardState, ents []raftpb.Entry, snapshot *raftp
 		return err
 	}
 	clear(s.scratch) // drop the references to entry data
+	s.pending += len(ents)
 	s.savedHS = p
 	s.dirty = true
 	return nil
@@ -175,7 +183,13 @@ func (s *storage) sync() error {
 		return nil
 	}
 	s.dirty = false
-	return s.wal.Sync()
+	start := time.Now()
+	err := s.wal.Sync()
+	if s.disk != nil && err == nil {
+		s.disk.Add(s.pending, time.Since(start))
+	}
+	s.pending = 0
+	return err
 }
 
 // install makes durable state visible to etcd raft: the MemoryStorage
