@@ -25,15 +25,18 @@ type compared struct {
 	csv  string // column header in csv
 	get  func(Report) float64
 	frac bool // printed with one decimal
+	// has, if set, tells whether a run has the measure at all ("-" in
+	// text and markdown, empty in csv where it has not).
+	has func(Report) bool
 }
 
 var measures = []compared{
-	{"ops/s", "throughput_ops_per_sec", func(r Report) float64 { return r.Throughput }, true},
-	{"p50 µs", "p50_us", func(r Report) float64 { return float64(r.Latency.P50) }, false},
-	{"p90 µs", "p90_us", func(r Report) float64 { return float64(r.Latency.P90) }, false},
-	{"p99 µs", "p99_us", func(r Report) float64 { return float64(r.Latency.P99) }, false},
-	{"p99.9 µs", "p999_us", func(r Report) float64 { return float64(r.Latency.P999) }, false},
-	{"max µs", "max_us", func(r Report) float64 { return float64(r.Latency.Max) }, false},
+	{"ops/s", "throughput_ops_per_sec", func(r Report) float64 { return r.Throughput }, true, nil},
+	{"p50 µs", "p50_us", func(r Report) float64 { return float64(r.Latency.P50) }, false, nil},
+	{"p90 µs", "p90_us", func(r Report) float64 { return float64(r.Latency.P90) }, false, nil},
+	{"p99 µs", "p99_us", func(r Report) float64 { return float64(r.Latency.P99) }, false, nil},
+	{"p99.9 µs", "p999_us", func(r Report) float64 { return float64(r.Latency.P999) }, false, nil},
+	{"max µs", "max_us", func(r Report) float64 { return float64(r.Latency.Max) }, false, nil},
 }
 
 // resourceMeasures are added to a comparison when a run recorded its
@@ -44,28 +47,45 @@ var resourceMeasures = []compared{
 			return 0
 		}
 		return r.Resources.CPUSecondsPer100kOps
-	}, true},
+	}, true, nil},
 	{"peak RSS MiB", "max_rss_mib", func(r Report) float64 {
 		if r.Resources == nil {
 			return 0
 		}
 		return float64(r.Resources.MaxRSSBytes) / (1 << 20)
-	}, true},
+	}, true, nil},
+}
+
+// diskMeasures are added when a run recorded its group commits: the disk's
+// part of a durable run's latency, beside it.
+var diskMeasures = []compared{
+	{"fsync p99 µs", "fsync_p99_us", func(r Report) float64 {
+		if r.Disk == nil {
+			return 0
+		}
+		return float64(r.Disk.FsyncUS.P99)
+	}, false, func(r Report) bool { return r.Disk != nil }},
 }
 
 // measuresOf returns the measures of a comparison of reps.
 func measuresOf(reps []Report) []compared {
-	for _, r := range reps {
-		if r.Resources != nil {
-			return append(slices.Clip(measures), resourceMeasures...)
-		}
+	out := slices.Clip(measures)
+	if slices.ContainsFunc(reps, func(r Report) bool { return r.Resources != nil }) {
+		out = append(out, resourceMeasures...)
 	}
-	return measures
+	if slices.ContainsFunc(reps, func(r Report) bool { return r.Disk != nil }) {
+		out = append(out, diskMeasures...)
+	}
+	return out
 }
+
+// present reports whether rep has measure m.
+func (m compared) present(rep Report) bool { return m.has == nil || m.has(rep) }
 
 // Compare writes a table comparing runs: for each run its throughput and
 // p50/p90/p99/p99.9/max latency (and, when recorded, CPU seconds per 100k
-// operations and peak RSS), each with its ratio to the first run
+// operations, peak RSS and the fdatasync p99 of the group commits; "-" for
+// a run without it), each with its ratio to the first run
 // ("1.23x"; "-" when the first run's value is zero), and its error count.
 // names[i] names reps[i]. format is FormatText (aligned columns),
 // FormatMarkdown (a pipe table) or FormatCSV (a header row, then one row
@@ -124,8 +144,15 @@ func cells(names []string, reps []Report) (header []string, rows [][]string) {
 	for i, rep := range reps {
 		row := []string{names[i]}
 		for _, m := range measures {
-			v := m.get(rep)
-			row = append(row, formatValue(m, v)+" ("+formatRatio(v, m.get(reps[0]))+")")
+			if !m.present(rep) {
+				row = append(row, "-")
+				continue
+			}
+			v, ratio := m.get(rep), "-"
+			if m.present(reps[0]) {
+				ratio = formatRatio(v, m.get(reps[0]))
+			}
+			row = append(row, formatValue(m, v)+" ("+ratio+")")
 		}
 		row = append(row, strconv.FormatInt(rep.ErrorCount(), 10))
 		rows = append(rows, row)
@@ -189,9 +216,13 @@ func compareCSV(w io.Writer, names []string, reps []Report) error {
 	for i, rep := range reps {
 		row := []string{names[i]}
 		for _, m := range measures {
+			if !m.present(rep) {
+				row = append(row, "", "")
+				continue
+			}
 			v, base := m.get(rep), m.get(reps[0])
 			r := ""
-			if x, ok := ratio(v, base); ok {
+			if x, ok := ratio(v, base); ok && m.present(reps[0]) {
 				r = strconv.FormatFloat(x, 'f', 4, 64)
 			}
 			row = append(row, formatValue(m, v), r)

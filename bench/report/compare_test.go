@@ -180,3 +180,42 @@ func TestMedian(t *testing.T) {
 		t.Errorf("median of none = %+v", m)
 	}
 }
+
+// A run's fdatasync p99 is a column once any run has disk figures; a run
+// without them shows none, and no ratio is made against nothing.
+func TestCompareDisk(t *testing.T) {
+	mk := func(p99 int64) Report {
+		r := Report{Schema: SchemaRun, Throughput: 100}
+		if p99 > 0 {
+			r.Disk = &Disk{Fsyncs: 1, FsyncUS: Latency{P99: p99}}
+		}
+		return r
+	}
+	names := []string{"a", "b", "c"}
+	reps := []Report{mk(2000), mk(0), mk(3000)}
+	var text bytes.Buffer
+	if err := Compare(&text, FormatText, names, reps); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{"fsync p99 µs", "2000 (1.00x)", "3000 (1.50x)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text comparison lacks %q:\n%s", want, out)
+		}
+	}
+	var b bytes.Buffer
+	if err := Compare(&b, FormatCSV, names[:2], []Report{mk(0), mk(3000)}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := len(rows[0]) - 1 // errors; before it the ratio, then the value
+	if rows[0][last-2] != "fsync_p99_us" || rows[1][last-2] != "" || rows[2][last-2] != "3000" || rows[2][last-1] != "" {
+		t.Errorf("csv %v: want fsync_p99_us empty for the first run, 3000 with no ratio for the second", rows)
+	}
+	if m := measuresOf([]Report{mk(0)}); len(m) != len(measures) {
+		t.Errorf("runs without disk figures get %d measures, want %d", len(m), len(measures))
+	}
+}
