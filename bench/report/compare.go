@@ -67,11 +67,26 @@ var diskMeasures = []compared{
 	}, false, func(r Report) bool { return r.Disk != nil }},
 }
 
+// opMeasures are added when a run mixed reads and writes: each kind's own
+// p99, which the overall percentiles blend.
+var opMeasures = []compared{
+	opP99(OpRead), opP99(OpWrite),
+}
+
+func opP99(kind string) compared {
+	return compared{kind + " p99 µs", kind + "_p99_us", func(r Report) float64 {
+		return float64(r.ByOp[kind].Latency.P99)
+	}, false, func(r Report) bool { _, ok := r.ByOp[kind]; return ok }}
+}
+
 // measuresOf returns the measures of a comparison of reps.
 func measuresOf(reps []Report) []compared {
 	out := slices.Clip(measures)
 	if slices.ContainsFunc(reps, func(r Report) bool { return r.Resources != nil }) {
 		out = append(out, resourceMeasures...)
+	}
+	if slices.ContainsFunc(reps, func(r Report) bool { return len(r.ByOp) > 1 }) {
+		out = append(out, opMeasures...)
 	}
 	if slices.ContainsFunc(reps, func(r Report) bool { return r.Disk != nil }) {
 		out = append(out, diskMeasures...)
@@ -84,8 +99,9 @@ func (m compared) present(rep Report) bool { return m.has == nil || m.has(rep) }
 
 // Compare writes a table comparing runs: for each run its throughput and
 // p50/p90/p99/p99.9/max latency (and, when recorded, CPU seconds per 100k
-// operations, peak RSS and the fdatasync p99 of the group commits; "-" for
-// a run without it), each with its ratio to the first run
+// operations, peak RSS, the reads' and the writes' own p99 in a mixed
+// workload, and the fdatasync p99 of the group commits; "-" for a run
+// without it), each with its ratio to the first run
 // ("1.23x"; "-" when the first run's value is zero), and its error count.
 // names[i] names reps[i]. format is FormatText (aligned columns),
 // FormatMarkdown (a pipe table) or FormatCSV (a header row, then one row

@@ -219,3 +219,26 @@ func TestCompareDisk(t *testing.T) {
 		t.Errorf("runs without disk figures get %d measures, want %d", len(m), len(measures))
 	}
 }
+
+// A mixed workload's reads and writes get their own p99 columns.
+func TestCompareByOp(t *testing.T) {
+	mixed := Report{Schema: SchemaRun, Throughput: 10, ByOp: map[string]OpReport{
+		OpRead: {Ops: 9, Latency: Latency{P99: 100}}, OpWrite: {Ops: 1, Latency: Latency{P99: 900}}}}
+	writes := Report{Schema: SchemaRun, Throughput: 10, ByOp: map[string]OpReport{OpWrite: {Ops: 10, Latency: Latency{P99: 1800}}}}
+	var b bytes.Buffer
+	if err := Compare(&b, FormatText, []string{"mixed", "writes"}, []Report{mixed, writes}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"read p99 µs", "write p99 µs", "100 (1.00x)", "900 (1.00x)", "1800 (2.00x)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, out)
+		}
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); !strings.Contains(lines[2], " - ") {
+		t.Errorf("the writes-only run shows a read p99: %q", lines[2])
+	}
+	if m := measuresOf([]Report{writes}); len(m) != len(measures) {
+		t.Errorf("a run of one kind gets %d measures, want %d", len(m), len(measures))
+	}
+}
