@@ -5,8 +5,11 @@
 // restart a node, partition, observe role changes with their times), so
 // that every Raft implementation is measured by the same load generator in
 // one run. The raft library of this module is the first engine
-// (RaftEngine); others plug in beside it as baselines. testEngine in the
-// tests is the conformance suite every engine must pass.
+// (RaftEngine); others plug in beside it as baselines. Package
+// bench/enginetest is the conformance suite every engine must pass. A
+// cluster may also describe its settings (Describer) and count its nodes'
+// group commits and fdatasync times (DiskReporter, with a DiskRecorder),
+// which the run's report then carries.
 //
 // Load: RunLoad drives a cluster closed loop (each client waits for its
 // reply) or open loop (requests on a fixed schedule; latency counts from
