@@ -26,8 +26,9 @@ const (
 	// next intended send: requests due closer together than this go out
 	// together, after one wake-up. Waking for every request (tens of
 	// thousands a second per worker) cost 2% of an open loop's CPU at 70 k
-	// writes/s (3 alternating pairs, fsync off); the wait counts in each request's latency, measured from
-	// its intended time, and in start_lag_us.
+	// writes/s (3 alternating pairs, fsync off). The wait counts in each
+	// request's latency, measured from its intended time, and in
+	// start_lag_us.
 	openLoopWake = 100 * time.Microsecond
 )
 
