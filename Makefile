@@ -85,6 +85,7 @@ figure16-real: ## regenerate results/figure16/real: real nodes, TCP, fsync (abou
 	R=results/figure16/real; B=/tmp/raftbench-figure16; F="--net-delay uniform:0.13ms-0.47ms --disk-delay exp:0.5ms+4ms"; \
 	$$B election --mode real --quiet --trials 300 --out $$R/machine-only && \
 	$$B election --mode real --quiet --trials 300 $$F --out $$R/fitted-model && \
+	$$B election --mode real --quiet --trials 300 --timeouts 150-155,150-200,150-300,12-24,25-50,100-200 --disk-delay exp:0ms+0.25ms --out $$R/disk-0.25ms && \
 	$$B election --mode real --quiet --trials 300 --timeouts 150-155,150-200,150-300,12-24,25-50,100-200 --disk-delay exp:0ms+0.5ms --out $$R/disk-0.5ms && \
 	$$B election --mode real --quiet --trials 300 --timeouts 150-155,150-200,150-300,12-24,25-50,100-200 --net-delay uniform:2ms-4ms --disk-delay exp:1ms+8ms --out $$R/broadcast-15ms && \
 	for p in 1 8 16; do $$B election --mode real --quiet --trials 300 --timeouts 150-300 $$F --parallel $$p --out $$R/parallel-$$p || exit 1; done
