@@ -67,6 +67,27 @@ var diskMeasures = []compared{
 	}, false, func(r Report) bool { return r.Disk != nil }},
 }
 
+// profileMeasures are added when a run split its CPU profile: the
+// engine's own CPU per operation, and everything else's (the state
+// machine, the log storage, the load generator, the runtime), which every
+// engine pays alike.
+var profileMeasures = []compared{
+	{"engine CPU µs/op", "engine_cpu_us_per_op", func(r Report) float64 {
+		if r.CPUProfile == nil {
+			return 0
+		}
+		mine, _ := r.CPUProfile.PartUSPerOp("engine")
+		return mine
+	}, true, func(r Report) bool { return r.CPUProfile != nil }},
+	{"other CPU µs/op", "other_cpu_us_per_op", func(r Report) float64 {
+		if r.CPUProfile == nil {
+			return 0
+		}
+		_, others := r.CPUProfile.PartUSPerOp("engine")
+		return others
+	}, true, func(r Report) bool { return r.CPUProfile != nil }},
+}
+
 // opMeasures are added when a run mixed reads and writes: each kind's own
 // p99, which the overall percentiles blend.
 var opMeasures = []compared{
@@ -91,6 +112,9 @@ func measuresOf(reps []Report) []compared {
 	if slices.ContainsFunc(reps, func(r Report) bool { return r.Disk != nil }) {
 		out = append(out, diskMeasures...)
 	}
+	if slices.ContainsFunc(reps, func(r Report) bool { return r.CPUProfile != nil }) {
+		out = append(out, profileMeasures...)
+	}
 	return out
 }
 
@@ -100,8 +124,9 @@ func (m compared) present(rep Report) bool { return m.has == nil || m.has(rep) }
 // Compare writes a table comparing runs: for each run its throughput and
 // p50/p90/p99/p99.9/max latency (and, when recorded, CPU seconds per 100k
 // operations, peak RSS, the reads' and the writes' own p99 in a mixed
-// workload, and the fdatasync p99 of the group commits; "-" for a run
-// without it), each with its ratio to the first run
+// workload, the fdatasync p99 of the group commits, and the engine's and
+// everything else's CPU per operation from a split CPU profile; "-" for a
+// run without it), each with its ratio to the first run
 // ("1.23x"; "-" when the first run's value is zero), and its error count.
 // names[i] names reps[i]. format is FormatText (aligned columns),
 // FormatMarkdown (a pipe table) or FormatCSV (a header row, then one row

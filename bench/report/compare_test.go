@@ -176,6 +176,14 @@ func TestMedian(t *testing.T) {
 	if d == nil || d.FsyncUS.P99 != 20 || d.Fsyncs != 200 || d.EntriesPerFsync != 2 {
 		t.Errorf("median disk figures %+v: want p99 20, 200 fsyncs, 2 entries each", d)
 	}
+	prof := func(engine float64) Report {
+		return Report{Schema: SchemaRun, CPUProfile: &CPUProfile{ProfiledSec: engine * 2,
+			Sec: map[string]float64{"engine": engine, "load": 1}, USPerOp: map[string]float64{"engine": engine / 10, "load": 0.1}}}
+	}
+	c := Median("c", []Report{prof(3), prof(9), prof(6)}).CPUProfile
+	if c == nil || c.ProfiledSec != 12 || c.Sec["engine"] != 6 || c.USPerOp["engine"] != 0.6 || c.Sec["load"] != 1 {
+		t.Errorf("median cpu profile %+v: want 12 s profiled, engine 6 s and 0.6 µs/op, load 1 s", c)
+	}
 	if m := Median("none", nil); m.Schema != SchemaRun || m.Ops != 0 {
 		t.Errorf("median of none = %+v", m)
 	}
@@ -217,6 +225,40 @@ func TestCompareDisk(t *testing.T) {
 	}
 	if m := measuresOf([]Report{mk(0)}); len(m) != len(measures) {
 		t.Errorf("runs without disk figures get %d measures, want %d", len(m), len(measures))
+	}
+}
+
+// A split CPU profile gives the engine's and everything else's CPU per
+// operation as columns; a run without one shows "-".
+func TestCompareCPUProfile(t *testing.T) {
+	mk := func(engine, other float64) Report {
+		r := Report{Schema: SchemaRun, Throughput: 100}
+		if engine > 0 {
+			r.CPUProfile = &CPUProfile{USPerOp: map[string]float64{"engine": engine, "state_machine": other / 2, "load": other / 2}}
+		}
+		return r
+	}
+	var text bytes.Buffer
+	if err := Compare(&text, FormatText, []string{"a", "b", "c"}, []Report{mk(2, 8), mk(0, 0), mk(3, 9)}); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{"engine CPU µs/op", "other CPU µs/op", "2.0 (1.00x)", "3.0 (1.50x)", "8.0 (1.00x)", "9.0 (1.12x)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text comparison lacks %q:\n%s", want, out)
+		}
+	}
+	var b bytes.Buffer
+	if err := Compare(&b, FormatCSV, []string{"a", "b"}, []Report{mk(2, 8), mk(0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := len(rows[0]) - 1
+	if rows[0][last-4] != "engine_cpu_us_per_op" || rows[1][last-4] != "2.0" || rows[2][last-4] != "" || rows[2][last-2] != "" {
+		t.Errorf("csv %v: want engine_cpu_us_per_op 2.0 for a, empty for b", rows)
 	}
 }
 

@@ -98,6 +98,13 @@
 //     fsync_us (the time of each fdatasync, with the fields of latency_us).
 //     With fsync on, a write commits only once the leader's and a quorum's
 //     fdatasync have returned: these times bound its latency from below.
+//   - cpu_profile (object, optional; runs with --profile): the measured
+//     phase's CPU profile divided among the parts of the process by
+//     package bench/cpusplit: profiled_sec (the CPU time sampled), sec and
+//     us_per_op (objects keyed by part: engine, state_machine,
+//     log_storage, load, gc, runtime; seconds, and microseconds per
+//     successful operation). The parts add up to profiled_sec, which is
+//     close to resources.cpu_seconds.
 //   - series (array): one point per second from start, covering the whole
 //     duration and any later second that has samples, empty seconds included.
 //     Each point has t (integer: seconds since start; the point covers

@@ -6,7 +6,7 @@ import (
 
 // Median summarises repeated runs of one configuration as one report: each
 // figure (throughput, operations, errors by kind, every latency percentile,
-// the resources) is the median of that figure over the runs, so one
+// the resources, the disk's figures, each part of the CPU profile) is the median of that figure over the runs, so one
 // disturbed round moves no figure. The series is left out, and the window
 // spans the first start to the last end. Config is the first run's.
 func Median(name string, reps []Report) Report {
@@ -97,6 +97,23 @@ func Median(name string, reps []Report) Report {
 			FsyncsPerSec:    med(func(r Report) float64 { return disk(r).FsyncsPerSec }),
 			EntriesPerFsync: med(func(r Report) float64 { return disk(r).EntriesPerFsync }),
 			FsyncUS:         medianLatency(reps, func(r Report) *Latency { return &disk(r).FsyncUS }, med),
+		}
+	}
+	if reps[0].CPUProfile != nil {
+		prof := func(r Report) *CPUProfile {
+			if r.CPUProfile == nil {
+				return &CPUProfile{}
+			}
+			return r.CPUProfile
+		}
+		out.CPUProfile = &CPUProfile{
+			ProfiledSec: med(func(r Report) float64 { return prof(r).ProfiledSec }),
+			Sec:         map[string]float64{},
+			USPerOp:     map[string]float64{},
+		}
+		for part := range reps[0].CPUProfile.Sec {
+			out.CPUProfile.Sec[part] = med(func(r Report) float64 { return prof(r).Sec[part] })
+			out.CPUProfile.USPerOp[part] = med(func(r Report) float64 { return prof(r).USPerOp[part] })
 		}
 	}
 	return out

@@ -22,6 +22,7 @@ type Report struct {
 	ByOp        map[string]OpReport `json:"by_op,omitempty"`        // OpRead, OpWrite
 	Resources   *Resources          `json:"resources,omitempty"`
 	Disk        *Disk               `json:"disk,omitempty"`
+	CPUProfile  *CPUProfile         `json:"cpu_profile,omitempty"` // with --profile only
 	Series      []Point             `json:"series"`
 }
 
@@ -73,6 +74,32 @@ type Disk struct {
 	EntriesPerFsync float64 `json:"entries_per_fsync"`
 	// FsyncUS is the time of each fdatasync in microseconds.
 	FsyncUS Latency `json:"fsync_us"`
+}
+
+// CPUProfile is the measured phase's CPU profile divided among the parts
+// of the process (package bench/cpusplit names them: engine,
+// state_machine, log_storage, load, gc, runtime). The engine's part is
+// the only one that differs between engines driven the same way.
+type CPUProfile struct {
+	// ProfiledSec is the CPU time the profile sampled, over all parts.
+	ProfiledSec float64 `json:"profiled_sec"`
+	// Sec is each part's CPU time; USPerOp is it per successful
+	// operation, in microseconds.
+	Sec     map[string]float64 `json:"sec"`
+	USPerOp map[string]float64 `json:"us_per_op"`
+}
+
+// PartUSPerOp returns a part's microseconds per operation, and the sum of
+// every other part's.
+func (c *CPUProfile) PartUSPerOp(part string) (mine, others float64) {
+	for k, v := range c.USPerOp {
+		if k == part {
+			mine += v
+		} else {
+			others += v
+		}
+	}
+	return mine, others
 }
 
 // Point is one second of a run's time series.

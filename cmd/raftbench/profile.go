@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/raftbench/raftbench/bench"
+	"github.com/raftbench/raftbench/bench/cpusplit"
+	"github.com/raftbench/raftbench/bench/report"
 )
 
 // phaseProfiler writes a CPU profile of the measured phase (cpu.pprof) and
@@ -72,4 +74,22 @@ func (p *phaseProfiler) finish() error {
 		return fmt.Errorf("profiles: %w", err)
 	}
 	return nil
+}
+
+// cpuProfileReport splits the CPU profile at path among the parts of the
+// process (bench/cpusplit), per operation too.
+func cpuProfileReport(path string, ops int64) (*report.CPUProfile, error) {
+	split, err := cpusplit.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &report.CPUProfile{ProfiledSec: split.Total, Sec: map[string]float64{}, USPerOp: map[string]float64{}}
+	for _, p := range cpusplit.Parts {
+		secs := split.Seconds[p]
+		c.Sec[string(p)] = secs
+		if ops > 0 {
+			c.USPerOp[string(p)] = secs * 1e6 / float64(ops)
+		}
+	}
+	return c, nil
 }

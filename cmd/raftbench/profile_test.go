@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/raftbench/raftbench/bench/cpusplit"
+	"github.com/raftbench/raftbench/bench/report"
 )
 
 // isProfile reports whether path holds a gzipped profile, as pprof writes
@@ -42,6 +46,29 @@ func TestRunProfiles(t *testing.T) {
 		if !isProfile(t, filepath.Join(dir, f)) {
 			t.Errorf("%s is not a profile", f)
 		}
+	}
+	// The report splits the CPU profile among the parts of the process.
+	rep, err := report.Load(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.CPUProfile; c == nil {
+		t.Error("report.json has no cpu_profile")
+	} else {
+		sum := 0.0
+		for _, p := range cpusplit.Parts {
+			v, ok := c.Sec[string(p)]
+			if !ok {
+				t.Errorf("cpu_profile lacks %s", p)
+			}
+			sum += v
+		}
+		if math.Abs(sum-c.ProfiledSec) > 1e-6 {
+			t.Errorf("parts add up to %v s, profiled %v s", sum, c.ProfiledSec)
+		}
+	}
+	if !strings.Contains(out.String(), "cpu µs/op (profile): engine ") {
+		t.Errorf("summary has no cpu line:\n%s", out.String())
 	}
 	// --pprof-dir: elsewhere.
 	pdir := filepath.Join(t.TempDir(), "profiles")

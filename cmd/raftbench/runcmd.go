@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/raftbench/raftbench/bench"
+	"github.com/raftbench/raftbench/bench/cpusplit"
 	"github.com/raftbench/raftbench/bench/report"
 )
 
@@ -171,6 +172,13 @@ func runLoad(ctx context.Context, cfg runConfig, stdout io.Writer) error {
 	if disk != nil {
 		rep.Disk = diskReport(disk.DiskStats(), rep.DurationSec)
 	}
+	if prof != nil {
+		// A profile that cannot be split costs the report its split, not
+		// the run its report.
+		if rep.CPUProfile, err = cpuProfileReport(filepath.Join(prof.dir, "cpu.pprof"), rep.Ops); err != nil {
+			fmt.Fprintf(os.Stderr, "raftbench: cpu profile not split: %v\n", err)
+		}
+	}
 	if err := all.WriteDir(dir, rep); err != nil {
 		return err
 	}
@@ -220,6 +228,13 @@ func printSummary(w io.Writer, dir string, rep report.Report) {
 	if d := rep.Disk; d != nil {
 		f := d.FsyncUS
 		fmt.Fprintf(w, "disk: %d fsyncs (%.0f/s, %.1f entries each), fdatasync µs: p50 %d  p99 %d  max %d\n", d.Fsyncs, d.FsyncsPerSec, d.EntriesPerFsync, f.P50, f.P99, f.Max)
+	}
+	if c := rep.CPUProfile; c != nil {
+		fmt.Fprintf(w, "cpu µs/op (profile):")
+		for _, p := range cpusplit.Parts {
+			fmt.Fprintf(w, " %s %.2f", strings.ReplaceAll(string(p), "_", " "), c.USPerOp[string(p)])
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "report: %s (report.json, latency.hgrm, latency.hlog, bench.txt)\n", dir)
 }
