@@ -13,6 +13,7 @@
 #
 # Usage: scripts/baselines.sh            (about 15 minutes)
 #        OUT=/tmp/b REPEAT=1 DURATION=5s scripts/baselines.sh
+#        PROFILES=/tmp/p scripts/baselines.sh   (keep cpu.pprof and heap.pprof)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,14 +31,19 @@ for d in saturation open-loop reads-95; do
 	fi
 done
 mkdir -p "$OUT"
-bin=$(mktemp -d)/raftbench
-trap 'rm -rf "$(dirname "$bin")"' EXIT
+tmp=$(mktemp -d)
+bin=$tmp/raftbench
+trap 'rm -rf "$tmp"' EXIT
 go build -o "$bin" ./cmd/raftbench
 
+# Every run profiles its measured phase, so that its report splits the
+# CPU between the engine and the parts every engine shares (cpu_profile);
+# the profiles themselves stay out of the results (PROFILES=dir keeps them).
+profiles=${PROFILES:-$tmp/profiles}
 common=(--nodes 3 --transport tcp --fsync --value-size 128 --duration "$DURATION" --warmup "$WARMUP"
 	--engine "$ENGINES" --repeat "$REPEAT" --quiet)
 
-"$bin" run "${common[@]}" --clients "$CLIENTS" --read-ratio 0 --out "$OUT/saturation"
+"$bin" run "${common[@]}" --pprof-dir "$profiles/saturation" --clients "$CLIENTS" --read-ratio 0 --out "$OUT/saturation"
 
 # The best baseline: the highest median throughput of the engines other
 # than the first (column 2 of compare.csv).
@@ -46,8 +52,8 @@ read -r best_name best_tput <<<"$best"
 rate=$((best_tput / 2))
 echo "best baseline at saturation: $best_name, $best_tput ops/s; open loop at $rate ops/s"
 
-"$bin" run "${common[@]}" --clients "$CLIENTS" --read-ratio 0 --rate "$rate" --out "$OUT/open-loop"
-"$bin" run "${common[@]}" --clients "$CLIENTS" --read-ratio 0.95 --read-mode readindex --out "$OUT/reads-95"
+"$bin" run "${common[@]}" --pprof-dir "$profiles/open-loop" --clients "$CLIENTS" --read-ratio 0 --rate "$rate" --out "$OUT/open-loop"
+"$bin" run "${common[@]}" --pprof-dir "$profiles/reads-95" --clients "$CLIENTS" --read-ratio 0.95 --read-mode readindex --out "$OUT/reads-95"
 
 {
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
