@@ -24,19 +24,19 @@ type compared struct {
 	name string // column header in text and markdown
 	csv  string // column header in csv
 	get  func(Report) float64
-	frac bool // printed with one decimal
+	prec int // decimals printed
 	// has, if set, tells whether a run has the measure at all ("-" in
 	// text and markdown, empty in csv where it has not).
 	has func(Report) bool
 }
 
 var measures = []compared{
-	{"ops/s", "throughput_ops_per_sec", func(r Report) float64 { return r.Throughput }, true, nil},
-	{"p50 µs", "p50_us", func(r Report) float64 { return float64(r.Latency.P50) }, false, nil},
-	{"p90 µs", "p90_us", func(r Report) float64 { return float64(r.Latency.P90) }, false, nil},
-	{"p99 µs", "p99_us", func(r Report) float64 { return float64(r.Latency.P99) }, false, nil},
-	{"p99.9 µs", "p999_us", func(r Report) float64 { return float64(r.Latency.P999) }, false, nil},
-	{"max µs", "max_us", func(r Report) float64 { return float64(r.Latency.Max) }, false, nil},
+	{"ops/s", "throughput_ops_per_sec", func(r Report) float64 { return r.Throughput }, 1, nil},
+	{"p50 µs", "p50_us", func(r Report) float64 { return float64(r.Latency.P50) }, 0, nil},
+	{"p90 µs", "p90_us", func(r Report) float64 { return float64(r.Latency.P90) }, 0, nil},
+	{"p99 µs", "p99_us", func(r Report) float64 { return float64(r.Latency.P99) }, 0, nil},
+	{"p99.9 µs", "p999_us", func(r Report) float64 { return float64(r.Latency.P999) }, 0, nil},
+	{"max µs", "max_us", func(r Report) float64 { return float64(r.Latency.Max) }, 0, nil},
 }
 
 // resourceMeasures are added to a comparison when a run recorded its
@@ -47,13 +47,13 @@ var resourceMeasures = []compared{
 			return 0
 		}
 		return r.Resources.CPUSecondsPer100kOps
-	}, true, nil},
+	}, 2, nil},
 	{"peak RSS MiB", "max_rss_mib", func(r Report) float64 {
 		if r.Resources == nil {
 			return 0
 		}
 		return float64(r.Resources.MaxRSSBytes) / (1 << 20)
-	}, true, nil},
+	}, 1, nil},
 }
 
 // diskMeasures are added when a run recorded its group commits: the disk's
@@ -64,7 +64,7 @@ var diskMeasures = []compared{
 			return 0
 		}
 		return float64(r.Disk.FsyncUS.P99)
-	}, false, func(r Report) bool { return r.Disk != nil }},
+	}, 0, func(r Report) bool { return r.Disk != nil }},
 }
 
 // profileMeasures are added when a run split its CPU profile: the
@@ -78,14 +78,14 @@ var profileMeasures = []compared{
 		}
 		mine, _ := r.CPUProfile.PartUSPerOp("engine")
 		return mine
-	}, true, func(r Report) bool { return r.CPUProfile != nil }},
+	}, 2, func(r Report) bool { return r.CPUProfile != nil }},
 	{"other CPU µs/op", "other_cpu_us_per_op", func(r Report) float64 {
 		if r.CPUProfile == nil {
 			return 0
 		}
 		_, others := r.CPUProfile.PartUSPerOp("engine")
 		return others
-	}, true, func(r Report) bool { return r.CPUProfile != nil }},
+	}, 2, func(r Report) bool { return r.CPUProfile != nil }},
 }
 
 // opMeasures are added when a run mixed reads and writes: each kind's own
@@ -97,7 +97,7 @@ var opMeasures = []compared{
 func opP99(kind string) compared {
 	return compared{kind + " p99 µs", kind + "_p99_us", func(r Report) float64 {
 		return float64(r.ByOp[kind].Latency.P99)
-	}, false, func(r Report) bool { _, ok := r.ByOp[kind]; return ok }}
+	}, 0, func(r Report) bool { _, ok := r.ByOp[kind]; return ok }}
 }
 
 // measuresOf returns the measures of a comparison of reps.
@@ -151,10 +151,7 @@ func Compare(w io.Writer, format string, names []string, reps []Report) error {
 }
 
 func formatValue(m compared, v float64) string {
-	if m.frac {
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64)
+	return strconv.FormatFloat(v, 'f', m.prec, 64)
 }
 
 // ratio returns v/base, ok false when base is zero.

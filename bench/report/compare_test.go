@@ -243,7 +243,7 @@ func TestCompareCPUProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := text.String()
-	for _, want := range []string{"engine CPU µs/op", "other CPU µs/op", "2.0 (1.00x)", "3.0 (1.50x)", "8.0 (1.00x)", "9.0 (1.12x)"} {
+	for _, want := range []string{"engine CPU µs/op", "other CPU µs/op", "2.00 (1.00x)", "3.00 (1.50x)", "8.00 (1.00x)", "9.00 (1.12x)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text comparison lacks %q:\n%s", want, out)
 		}
@@ -257,7 +257,7 @@ func TestCompareCPUProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := len(rows[0]) - 1
-	if rows[0][last-4] != "engine_cpu_us_per_op" || rows[1][last-4] != "2.0" || rows[2][last-4] != "" || rows[2][last-2] != "" {
+	if rows[0][last-4] != "engine_cpu_us_per_op" || rows[1][last-4] != "2.00" || rows[2][last-4] != "" || rows[2][last-2] != "" {
 		t.Errorf("csv %v: want engine_cpu_us_per_op 2.0 for a, empty for b", rows)
 	}
 }
