@@ -59,6 +59,9 @@ func Classify(p *profile.Profile) (Split, error) {
 	s := Split{Seconds: make(map[Part]float64, len(Parts))}
 	cache := map[uint64]Part{} // by location id: the part its frames name, if any
 	for _, sm := range p.Sample {
+		if col >= len(sm.Value) {
+			return Split{}, fmt.Errorf("malformed CPU profile: a sample has %d values, want %d", len(sm.Value), len(p.SampleType))
+		}
 		secs := float64(sm.Value[col]) / 1e9
 		s.Seconds[classifyStack(sm.Location, cache)] += secs
 		s.Total += secs
